@@ -1,0 +1,21 @@
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+report: "reports/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/convert.smk"
+include: "workflow/rules/parity.smk"
+
+
+rule all:
+    input:
+        get_final_output(),
+    default_target: True

@@ -1,0 +1,42 @@
+"""The small interfaces every framework implements: MTCNN nets and a FaceNet embedder."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Faces found in one frame, in the frame's pixel coordinates (boxes not clipped)."""
+
+    boxes: np.ndarray  # (N, 4) float32: x1, y1, x2, y2
+    scores: np.ndarray  # (N,) float32
+    landmarks: np.ndarray  # (N, 5, 2) float32: (x, y) of eyes, nose, mouth corners
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+
+class MtcnnNets(Protocol):
+    """The three MTCNN networks of one framework; inputs are normalised NHWC float32 RGB."""
+
+    def pnet(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(1, H, W, 3) -> box regression (1, h, w, 4), face probability (1, h, w, 2)."""
+        ...
+
+    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(N, 24, 24, 3) -> box regression (N, 4), face probability (N, 2)."""
+        ...
+
+    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(N, 48, 48, 3) -> box regression (N, 4), landmarks (N, 10), face probability (N, 2)."""
+        ...
+
+
+class Embedder(Protocol):
+    """FaceNet in one framework: prewhitened (N, 160, 160, 3) float32 -> (N, 128) L2-normalised."""
+
+    def embed(self, faces: np.ndarray) -> np.ndarray: ...

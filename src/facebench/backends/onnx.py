@@ -1,0 +1,39 @@
+"""ONNX Runtime backend (CPU execution provider unless a GPU provider is available)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+
+class OrtModel:
+    """One ONNX model in an InferenceSession; returns all outputs as numpy arrays."""
+
+    def __init__(self, path: Path, threads: int) -> None:
+        import onnxruntime as ort
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(
+            str(path), options, providers=["CPUExecutionProvider"]
+        )
+        self._input = self.session.get_inputs()[0].name
+        self.info = {"framework": "onnxruntime", "version": ort.__version__,
+                     "providers": self.session.get_providers(), "precision": "fp32"}  # fmt: skip
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        return self.session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})
+
+
+class OnnxEmbedder:
+    """FaceNet in ONNX Runtime."""
+
+    def __init__(self, model_path: Path, threads: int) -> None:
+        self._model = OrtModel(model_path, threads)
+        self.info = self._model.info
+
+    def embed(self, faces: np.ndarray) -> np.ndarray:
+        return self._model(faces)[0]

@@ -1,0 +1,165 @@
+"""`facebench bench`: per-face embedding and per-frame detection latency of every backend on
+real images, beside two naive baselines (the `mtcnn` package, Keras ``model.predict``)."""
+
+from __future__ import annotations
+
+import gc
+import platform
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from facebench.backends.registry import (
+    DETECTORS, EMBEDDERS, load_detector, load_embedder, unavailable_reason,
+)  # fmt: skip
+from facebench.boxes import largest
+from facebench.faces import extract_faces, prewhiten
+from facebench.measure import peak_rss_mb, time_calls, timed_init
+from facebench.models.layout import FACENET, model_file
+from facebench.photos import list_photos, photo_collage, read_rgb
+
+FACENET_GFLOP = 2.834  # multiply-adds x 2 of all convolutions, from the ONNX graph
+RESOLUTIONS = {"480": (720, 480), "HD": (1280, 720), "FHD": (1920, 1080)}
+EMBED_BATCHES = (1, 8)
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def real_faces(faces_dir: Path, models_dir: Path, count: int, threads: int) -> np.ndarray:
+    """``count`` prewhitened 160x160 faces cut from val photos by the TF-free ONNX detector
+    when available, else the first runnable detector."""
+    photos = [p for p in list_photos(faces_dir) if p.split == "val"]
+    name = next(n for n in ("onnx", *DETECTORS) if unavailable_reason(DETECTORS[n]) is None)
+    detector = load_detector(name, models_dir, threads)
+    faces = []
+    for photo in photos:
+        rgb = read_rgb(photo.path)
+        found = detector.detect(rgb)
+        if len(found):
+            i = largest(found.boxes)
+            faces.append(extract_faces(rgb, found.boxes[i : i + 1], found.landmarks[i : i + 1],
+                                       "crop")[0])  # fmt: skip
+        if len(faces) == count:
+            break
+    return prewhiten(np.stack(faces))
+
+
+def _row(kind: str, backend: str, size: str, latency, per_item: int = 1, **extra) -> dict:
+    row = {"kind": kind, "backend": backend, "input": size, **latency.as_dict(), **extra}
+    row["p50_ms_per_item"] = latency.p50_ms / per_item
+    return row
+
+
+def bench_embedders(names, models_dir, faces, threads, min_seconds, min_calls) -> list[dict]:
+    rows = []
+    for name in names:
+        embedder, init_s = timed_init(lambda n=name: load_embedder(n, models_dir, threads))
+        for batch in EMBED_BATCHES:
+            x = faces[:batch]
+            latency, _ = time_calls(lambda x=x: embedder.embed(x), init_s, min_seconds, min_calls)
+            per_face = latency.p50_ms / batch
+            rows.append(_row("embed", name, f"batch{batch}", latency, batch,
+                             gflops=FACENET_GFLOP / (per_face / 1e3)))  # fmt: skip
+            _log(f"embed {name:12s} batch {batch}: p50 {latency.p50_ms:8.2f} ms "
+                 f"({per_face:.2f} ms/face, {FACENET_GFLOP / per_face * 1e3:.1f} GFLOPS)")  # fmt: skip
+        del embedder
+        gc.collect()
+    return rows
+
+
+def bench_keras_predict(models_dir, faces, min_seconds, min_calls) -> list[dict]:
+    """The naive baseline: the Keras FaceNet called with ``model.predict``."""
+    from facebench.convert import load_keras
+
+    rows = []
+    model, init_s = timed_init(lambda: load_keras(model_file(models_dir, "tf", FACENET)))
+    for batch in EMBED_BATCHES:
+        x = faces[:batch]
+        latency, _ = time_calls(lambda x=x: model.predict(x, verbose=0), init_s,
+                                min_seconds, min_calls)  # fmt: skip
+        rows.append(_row("embed", "keras-predict", f"batch{batch}", latency, batch,
+                         gflops=FACENET_GFLOP / (latency.p50_ms / batch / 1e3)))  # fmt: skip
+        _log(f"embed keras-predict batch {batch}: p50 {latency.p50_ms:8.2f} ms "
+             f"({latency.p50_ms / batch:.2f} ms/face)")  # fmt: skip
+    return rows
+
+
+def bench_detectors(names, models_dir, frames, threads, min_seconds, min_calls) -> list[dict]:
+    rows = []
+    for name in names:
+        detector, init_s = timed_init(lambda n=name: load_detector(n, models_dir, threads))
+        for size, frame in frames.items():
+            latency, found = time_calls(lambda f=frame: detector.detect(f), init_s,
+                                        min_seconds, min_calls)  # fmt: skip
+            rows.append(_row("detect", name, size, latency, faces=len(found)))
+            _log(f"detect {name:12s} {size:4s}: p50 {latency.p50_ms:8.1f} ms, {len(found)} faces")
+        del detector
+        gc.collect()
+    return rows
+
+
+def bench_mtcnn_package(frames, min_seconds, min_calls) -> list[dict]:
+    """The naive baseline: ``mtcnn.MTCNN().detect_faces`` (TensorFlow eager)."""
+    from mtcnn import MTCNN
+
+    rows = []
+    detector, init_s = timed_init(MTCNN)
+    for size, frame in frames.items():
+        latency, found = time_calls(lambda f=frame: detector.detect_faces(f), init_s,
+                                    min_seconds, min_calls)  # fmt: skip
+        rows.append(_row("detect", "mtcnn-package", size, latency, faces=len(found)))
+        _log(f"detect mtcnn-package {size:4s}: p50 {latency.p50_ms:8.1f} ms, {len(found)} faces")
+    return rows
+
+
+def speedups(rows: list[dict]) -> dict:
+    """The issue's targets: fastest detector vs the package at FHD, embedder vs Keras predict."""
+    def p50(kind, backend, size):
+        return next(r["p50_ms"] for r in rows
+                    if (r["kind"], r["backend"], r["input"]) == (kind, backend, size))  # fmt: skip
+
+    fhd = [r for r in rows if r["kind"] == "detect" and r["input"] == "FHD"
+           and r["backend"] != "mtcnn-package"]  # fmt: skip
+    best_det = min(fhd, key=lambda r: r["p50_ms"])
+    one = [r for r in rows if r["kind"] == "embed" and r["input"] == "batch1"
+           and r["backend"] != "keras-predict"]  # fmt: skip
+    best_emb = min(one, key=lambda r: r["p50_ms"])
+    detect_x = p50("detect", "mtcnn-package", "FHD") / best_det["p50_ms"]
+    embed_x = p50("embed", "keras-predict", "batch1") / best_emb["p50_ms"]
+    return {
+        "fastest_detector_fhd": best_det["backend"], "detector_speedup_vs_mtcnn_package": detect_x,
+        "detector_target_3x_met": detect_x >= 3.0,
+        "fastest_embedder_batch1": best_emb["backend"], "embedder_speedup_vs_keras_predict": embed_x,
+        "embedder_target_1_5x_met": embed_x >= 1.5,
+    }  # fmt: skip
+
+
+def run_bench(models_dir: Path, faces_dir: Path, threads: int, detectors: list[str],
+              embedders: list[str], min_seconds: float, min_calls: int,
+              baselines: bool = True) -> dict:  # fmt: skip
+    """Every requested backend that runs here, plus baselines; skipped ones with their reason."""
+    skipped = {f"{role}:{n}": reason for role, table, names in
+               (("detector", DETECTORS, detectors), ("embedder", EMBEDDERS, embedders))
+               for n in names if (reason := unavailable_reason(table[n]))}  # fmt: skip
+    for key, reason in skipped.items():
+        _log(f"{key}: not measured: {reason}")
+    runnable_det = [n for n in detectors if f"detector:{n}" not in skipped]
+    runnable_emb = [n for n in embedders if f"embedder:{n}" not in skipped]
+    photos = [p for p in list_photos(faces_dir) if p.split == "val"]
+    frames = {size: photo_collage(photos[::3], w, h) for size, (w, h) in RESOLUTIONS.items()}
+    faces = real_faces(faces_dir, models_dir, max(EMBED_BATCHES), threads)
+    rows = bench_embedders(runnable_emb, models_dir, faces, threads, min_seconds, min_calls)
+    rows += bench_detectors(runnable_det, models_dir, frames, threads, min_seconds, min_calls)
+    if baselines:
+        rows += bench_keras_predict(models_dir, faces, min_seconds, min_calls)
+        rows += bench_mtcnn_package(frames, min_seconds, min_calls)
+    result = {
+        "host": platform.node(), "cpu": platform.processor() or platform.machine(),
+        "threads": threads, "rows": rows, "skipped": skipped, "peak_rss_mb": peak_rss_mb(),
+    }  # fmt: skip
+    if baselines and runnable_det and runnable_emb:
+        result["targets"] = speedups(rows)
+    return result

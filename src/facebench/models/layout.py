@@ -1,0 +1,23 @@
+"""Where each model file lives under ``resources/models`` for every framework and precision."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+FACENET = "facenet"
+MTCNN_NETS = ("pnet", "rnet", "onet")
+NETS = (FACENET, *MTCNN_NETS)
+
+_SUFFIX = {"tf": ".keras", "onnx": ".onnx", "openvino": ".xml", "tensorrt": ".engine"}
+
+
+def model_file(models_dir: Path, framework: str, net: str, precision: str = "fp32") -> Path:
+    """Path of ``net`` for ``framework`` at ``precision`` (fp32 files carry no precision tag
+    except TFLite/TensorRT, where several precisions of one net coexist)."""
+    if framework == "savedmodel":
+        return Path(models_dir) / "savedmodel" / net
+    if framework == "tflite":
+        return Path(models_dir) / "tflite" / f"{net}_{precision}.tflite"
+    if framework == "tensorrt":
+        return Path(models_dir) / "tensorrt" / f"{net}_{precision}.engine"
+    return Path(models_dir) / framework / f"{net}{_SUFFIX[framework]}"

@@ -1,0 +1,65 @@
+"""The 5-celebrity photo set (train/val per person) as RGB arrays, with clear errors."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from facebench.errors import FacebenchError
+
+SPLITS = ("train", "val")
+
+
+@dataclass(frozen=True)
+class Photo:
+    """One labelled photo: ``split/person/file.jpg`` under the faces directory."""
+
+    split: str
+    person: str
+    path: Path
+
+    @property
+    def key(self) -> str:
+        return f"{self.split}/{self.person}/{self.path.name}"
+
+
+def list_photos(faces_dir: Path, max_per_person: int | None = None) -> list[Photo]:
+    """Photos of every split and person, sorted; at most ``max_per_person`` per person/split."""
+    photos = []
+    for split in SPLITS:
+        split_dir = Path(faces_dir) / split
+        if not split_dir.is_dir():
+            raise FacebenchError(f"{split_dir}: missing photo split directory")
+        for person_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
+            files = sorted(person_dir.glob("*.jp*g"))[:max_per_person]
+            photos += [Photo(split, person_dir.name, f) for f in files]
+    if not photos:
+        raise FacebenchError(f"{faces_dir}: no photos found")
+    return photos
+
+
+def read_rgb(path: Path) -> np.ndarray:
+    """An image file as HxWx3 uint8 RGB (OpenCV reads BGR; the nets expect RGB)."""
+    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise FacebenchError(f"{path}: not a readable image")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def photo_collage(photos: list[Photo], width: int, height: int, columns: int = 4,
+                  rows: int = 2) -> np.ndarray:  # fmt: skip
+    """A width x height RGB frame tiled with up to columns*rows photos on mid-grey, each scaled
+    to fit its cell: real faces at a realistic density for detection benchmarks."""
+    frame = np.full((height, width, 3), 127, np.uint8)
+    cell_w, cell_h = width // columns, height // rows
+    for index, photo in enumerate(photos[: columns * rows]):
+        image = read_rgb(photo.path)
+        scale = min(cell_w / image.shape[1], cell_h / image.shape[0])
+        size = (max(int(image.shape[1] * scale), 1), max(int(image.shape[0] * scale), 1))
+        tile = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        top, left = (index // columns) * cell_h, (index % columns) * cell_w
+        frame[top : top + size[1], left : left + size[0]] = tile
+    return frame

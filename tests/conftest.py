@@ -1,0 +1,69 @@
+"""Shared fixtures: one end-to-end workflow run on config/ci.yaml, whose models and photos the
+unit tests reuse, so `make test` builds and converts every model once."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SDIST_CACHE = REPO_ROOT / "resources" / "downloads" / "facenet_sdist.tar.gz"
+BIN = Path(sys.executable).parent
+
+
+def snakemake(workdir: Path, configfile: Path, *extra: str, timeout_s: int = 1800):
+    """Run the repo's workflow in ``workdir`` (killed after ``timeout_s``; lock cleared)."""
+    cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"),
+           "--directory", str(workdir), "--configfile", str(configfile), "--cores", "2",
+           "--workflow-profile", str(REPO_ROOT / "workflow/profiles/default"), *extra]  # fmt: skip
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+    finally:
+        shutil.rmtree(workdir / ".snakemake" / "locks", ignore_errors=True)
+
+
+def ci_config(workdir: Path, **models: str) -> Path:
+    """config/ci.yaml with the cached sdist (if any) and ``models`` overrides, in ``workdir``."""
+    config = yaml.safe_load((REPO_ROOT / "config" / "ci.yaml").read_text())
+    if SDIST_CACHE.is_file():
+        config["models"]["facenet_sdist_path"] = str(SDIST_CACHE)
+    config["models"].update(models)
+    path = workdir / "config.yaml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+@pytest.fixture(scope="session")
+def workflow_dir(tmp_path_factory) -> Path:
+    """The workflow run end to end on the tiny CI config in a temporary directory."""
+    workdir = Path(os.environ.get("FACEBENCH_TEST_WORKDIR") or tmp_path_factory.mktemp("ci_run"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    result = snakemake(workdir, ci_config(workdir))
+    if result.returncode != 0:
+        logs = "\n".join(f"== {p}\n{p.read_text()[-3000:]}" for p in (workdir / "logs").rglob("*.log"))
+        pytest.fail(f"workflow failed:\n{result.stderr[-5000:]}\n{logs}")
+    downloaded = workdir / "resources" / "downloads" / "facenet_sdist.tar.gz"
+    if not SDIST_CACHE.exists():  # cache the verified download for the next `make test`
+        SDIST_CACHE.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(downloaded, SDIST_CACHE)
+    return workdir
+
+
+@pytest.fixture(scope="session")
+def models_dir(workflow_dir: Path) -> Path:
+    return workflow_dir / "resources" / "models"
+
+
+@pytest.fixture(scope="session")
+def faces_dir(request) -> Path:
+    """The celebrity photos: the repo's extracted copy if present, else the workflow run's."""
+    local = Path(os.environ.get("FACEBENCH_RESOURCES", REPO_ROOT / "resources")) / "faces"
+    if local.is_dir():
+        return local
+    return request.getfixturevalue("workflow_dir") / "resources" / "faces"

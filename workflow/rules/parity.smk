@@ -1,0 +1,59 @@
+rule compute_reference:
+    input:
+        faces=FACES_DIR,
+        models=[str(model_file(MODELS_DIR, "tf", net)) for net in NETS],
+    output:
+        reference="results/parity/reference.npz",
+    params:
+        models_dir=str(MODELS_DIR),
+        alignment=config["alignment"],
+        max_photos_per_person=config["parity"]["max_photos_per_person"],
+    threads: workflow.cores
+    log:
+        "logs/parity/compute_reference.log",
+    script:
+        "../scripts/compute_reference.py"
+
+
+rule check_facenet_quality:
+    input:
+        reference=rules.compute_reference.output.reference,
+    output:
+        quality="results/parity/facenet_quality.json",
+    params:
+        min_accuracy=config["parity"]["min_facenet_accuracy"],
+    log:
+        "logs/parity/check_facenet_quality.log",
+    script:
+        "../scripts/check_facenet_quality.py"
+
+
+rule check_backend_parity:
+    input:
+        reference=rules.compute_reference.output.reference,
+        faces=FACES_DIR,
+        models=get_backend_models,
+    output:
+        row="results/parity/{role}/{backend}.json",
+    params:
+        models_dir=str(MODELS_DIR),
+        alignment=config["alignment"],
+        max_photos_per_person=config["parity"]["max_photos_per_person"],
+    threads: workflow.cores
+    log:
+        "logs/parity/{role}/{backend}.log",
+    script:
+        "../scripts/check_backend_parity.py"
+
+
+rule gather_parity:
+    input:
+        rows=get_parity_rows,
+    output:
+        table="results/parity/parity.csv",
+    params:
+        parity=config["parity"],
+    log:
+        "logs/parity/gather_parity.log",
+    script:
+        "../scripts/gather_parity.py"

@@ -1,0 +1,19 @@
+"""Compare one detector or embedder backend with the TensorFlow reference."""
+
+from pathlib import Path
+
+from facebench.parity import backend_parity
+from facebench.workflow import rule_logging
+
+with rule_logging(snakemake):
+    backend_parity(
+        role=snakemake.wildcards.role,
+        backend=snakemake.wildcards.backend,
+        reference=Path(snakemake.input.reference),
+        faces_dir=Path(snakemake.input.faces),
+        models_dir=Path(snakemake.params.models_dir),
+        threads=snakemake.threads,
+        alignment=snakemake.params.alignment,
+        max_photos_per_person=snakemake.params.max_photos_per_person,
+        out=Path(snakemake.output.row),
+    )

@@ -1,0 +1,21 @@
+"""Run the TensorFlow detector and FaceNet over the photos: the reference for parity."""
+
+from pathlib import Path
+
+from facebench.backends.registry import load_detector, load_embedder
+from facebench.parity import compute_reference
+from facebench.photos import list_photos
+from facebench.workflow import rule_logging
+
+with rule_logging(snakemake):
+    models_dir, threads = Path(snakemake.params.models_dir), snakemake.threads
+    photos = list_photos(Path(snakemake.input.faces), snakemake.params.max_photos_per_person)
+    print(f"reference over {len(photos)} photos, alignment={snakemake.params.alignment}")
+    reference = compute_reference(
+        load_detector("tf", models_dir, threads),
+        load_embedder("tf", models_dir, threads),
+        photos,
+        snakemake.params.alignment,
+    )
+    reference.save(Path(snakemake.output.reference))
+    print(f"{int(reference.n_faces.sum())} faces in {len(photos)} photos")
