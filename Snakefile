@@ -16,6 +16,6 @@ include: "workflow/rules/parity.smk"
 
 
 rule all:
+    default_target: True
     input:
         get_final_output(),
-    default_target: True

@@ -19,9 +19,20 @@ BIN = Path(sys.executable).parent
 
 def snakemake(workdir: Path, configfile: Path, *extra: str, timeout_s: int = 1800):
     """Run the repo's workflow in ``workdir`` (killed after ``timeout_s``; lock cleared)."""
-    cmd = [str(BIN / "snakemake"), "--snakefile", str(REPO_ROOT / "Snakefile"),
-           "--directory", str(workdir), "--configfile", str(configfile), "--cores", "2",
-           "--workflow-profile", str(REPO_ROOT / "workflow/profiles/default"), *extra]  # fmt: skip
+    cmd = [
+        str(BIN / "snakemake"),
+        "--snakefile",
+        str(REPO_ROOT / "Snakefile"),
+        "--directory",
+        str(workdir),
+        "--configfile",
+        str(configfile),
+        "--cores",
+        "2",
+        "--workflow-profile",
+        str(REPO_ROOT / "workflow/profiles/default"),
+        *extra,
+    ]
     try:
         return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
     finally:
@@ -46,7 +57,9 @@ def workflow_dir(tmp_path_factory) -> Path:
     workdir.mkdir(parents=True, exist_ok=True)
     result = snakemake(workdir, ci_config(workdir))
     if result.returncode != 0:
-        logs = "\n".join(f"== {p}\n{p.read_text()[-3000:]}" for p in (workdir / "logs").rglob("*.log"))
+        logs = "\n".join(
+            f"== {p}\n{p.read_text()[-3000:]}" for p in (workdir / "logs").rglob("*.log")
+        )
         pytest.fail(f"workflow failed:\n{result.stderr[-5000:]}\n{logs}")
     downloaded = workdir / "resources" / "downloads" / "facenet_sdist.tar.gz"
     if not SDIST_CACHE.exists():  # cache the verified download for the next `make test`

@@ -86,6 +86,18 @@ def test_fast_nms_also_drops_boxes_hit_by_dropped_ones() -> None:
     assert nms(boxes, scores, 0.4, mode="fast").tolist() == [0]
 
 
+def test_fast_nms_sweep_equals_the_full_iou_matrix() -> None:
+    rng = np.random.default_rng(2)
+    corners = rng.uniform(0, 300, (600, 2))  # 600 boxes: more than one block of rows
+    boxes = np.hstack([corners, corners + rng.uniform(-2, 60, (600, 2))]).round()
+    scores = rng.random(600).round(1)  # tied scores, tied x1 and degenerate boxes
+    order = np.argsort(scores)[::-1]
+    for overlap in ("union", "min"):
+        ious = box_overlaps(boxes[order], boxes[order], overlap)
+        kept = order[~np.triu(ious > 0.5, k=1).any(axis=0)]
+        assert nms(boxes, scores, 0.5, overlap, "fast").tolist() == kept.tolist()
+
+
 def test_same_faces_as_package_on_every_photo(faces_dir: Path, detector: Mtcnn) -> None:
     """Default settings; the package's float boxes (output_type="numpy"), ours clipped like them."""
     package = mtcnn.MTCNN()

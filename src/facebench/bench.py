@@ -6,13 +6,18 @@ from __future__ import annotations
 import gc
 import platform
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from facebench.backends.registry import (
-    DETECTORS, EMBEDDERS, load_detector, load_embedder, unavailable_reason,
-)  # fmt: skip
+    DETECTORS,
+    EMBEDDERS,
+    load_detector,
+    load_embedder,
+    unavailable_reason,
+)
 from facebench.boxes import largest
 from facebench.faces import extract_faces, prewhiten
 from facebench.measure import peak_rss_mb, time_calls, timed_init
@@ -40,8 +45,9 @@ def real_faces(faces_dir: Path, models_dir: Path, count: int, threads: int) -> n
         found = detector.detect(rgb)
         if len(found):
             i = largest(found.boxes)
-            faces.append(extract_faces(rgb, found.boxes[i : i + 1], found.landmarks[i : i + 1],
-                                       "crop")[0])  # fmt: skip
+            faces.append(
+                extract_faces(rgb, found.boxes[i : i + 1], found.landmarks[i : i + 1], "crop")[0]
+            )
         if len(faces) == count:
             break
     return prewhiten(np.stack(faces))
@@ -53,19 +59,52 @@ def _row(kind: str, backend: str, size: str, latency, per_item: int = 1, **extra
     return row
 
 
+def _bench_embed(
+    label: str,
+    embed: Callable,
+    init_s: float,
+    faces: np.ndarray,
+    min_seconds: float,
+    min_calls: int,
+) -> list[dict]:
+    """Latency of ``embed`` at each batch size, with achieved GFLOPS per face."""
+    rows = []
+    for batch in EMBED_BATCHES:
+        x = faces[:batch]
+        latency, _ = time_calls(lambda x=x: embed(x), init_s, min_seconds, min_calls)
+        per_face_ms = latency.p50_ms / batch
+        gflops = FACENET_GFLOP / (per_face_ms / 1e3)
+        rows.append(_row("embed", label, f"batch{batch}", latency, batch, gflops=gflops))
+        _log(
+            f"embed {label:14s} batch {batch}: p50 {latency.p50_ms:8.2f} ms "
+            f"({per_face_ms:.2f} ms/face, {gflops:.1f} GFLOPS)"
+        )
+    return rows
+
+
+def _bench_detect(
+    label: str,
+    detect: Callable,
+    init_s: float,
+    frames: dict[str, np.ndarray],
+    min_seconds: float,
+    min_calls: int,
+) -> list[dict]:
+    """Latency of ``detect`` on each frame size, with the number of faces it found."""
+    rows = []
+    for size, frame in frames.items():
+        latency, found = time_calls(lambda f=frame: detect(f), init_s, min_seconds, min_calls)
+        rows.append(_row("detect", label, size, latency, faces=len(found)))
+        _log(f"detect {label:14s} {size:4s}: p50 {latency.p50_ms:8.1f} ms, {len(found)} faces")
+    return rows
+
+
 def bench_embedders(names, models_dir, faces, threads, min_seconds, min_calls) -> list[dict]:
     rows = []
     for name in names:
         embedder, init_s = timed_init(lambda n=name: load_embedder(n, models_dir, threads))
-        for batch in EMBED_BATCHES:
-            x = faces[:batch]
-            latency, _ = time_calls(lambda x=x: embedder.embed(x), init_s, min_seconds, min_calls)
-            per_face = latency.p50_ms / batch
-            rows.append(_row("embed", name, f"batch{batch}", latency, batch,
-                             gflops=FACENET_GFLOP / (per_face / 1e3)))  # fmt: skip
-            _log(f"embed {name:12s} batch {batch}: p50 {latency.p50_ms:8.2f} ms "
-                 f"({per_face:.2f} ms/face, {FACENET_GFLOP / per_face * 1e3:.1f} GFLOPS)")  # fmt: skip
-        del embedder
+        rows += _bench_embed(name, embedder.embed, init_s, faces, min_seconds, min_calls)
+        del embedder  # one backend's model in memory at a time
         gc.collect()
     return rows
 
@@ -74,28 +113,16 @@ def bench_keras_predict(models_dir, faces, min_seconds, min_calls) -> list[dict]
     """The naive baseline: the Keras FaceNet called with ``model.predict``."""
     from facebench.convert import load_keras
 
-    rows = []
     model, init_s = timed_init(lambda: load_keras(model_file(models_dir, "tf", FACENET)))
-    for batch in EMBED_BATCHES:
-        x = faces[:batch]
-        latency, _ = time_calls(lambda x=x: model.predict(x, verbose=0), init_s,
-                                min_seconds, min_calls)  # fmt: skip
-        rows.append(_row("embed", "keras-predict", f"batch{batch}", latency, batch,
-                         gflops=FACENET_GFLOP / (latency.p50_ms / batch / 1e3)))  # fmt: skip
-        _log(f"embed keras-predict batch {batch}: p50 {latency.p50_ms:8.2f} ms "
-             f"({latency.p50_ms / batch:.2f} ms/face)")  # fmt: skip
-    return rows
+    predict = lambda x: model.predict(x, verbose=0)  # noqa: E731
+    return _bench_embed("keras-predict", predict, init_s, faces, min_seconds, min_calls)
 
 
 def bench_detectors(names, models_dir, frames, threads, min_seconds, min_calls) -> list[dict]:
     rows = []
     for name in names:
         detector, init_s = timed_init(lambda n=name: load_detector(n, models_dir, threads))
-        for size, frame in frames.items():
-            latency, found = time_calls(lambda f=frame: detector.detect(f), init_s,
-                                        min_seconds, min_calls)  # fmt: skip
-            rows.append(_row("detect", name, size, latency, faces=len(found)))
-            _log(f"detect {name:12s} {size:4s}: p50 {latency.p50_ms:8.1f} ms, {len(found)} faces")
+        rows += _bench_detect(name, detector.detect, init_s, frames, min_seconds, min_calls)
         del detector
         gc.collect()
     return rows
@@ -105,45 +132,66 @@ def bench_mtcnn_package(frames, min_seconds, min_calls) -> list[dict]:
     """The naive baseline: ``mtcnn.MTCNN().detect_faces`` (TensorFlow eager)."""
     from mtcnn import MTCNN
 
-    rows = []
     detector, init_s = timed_init(MTCNN)
-    for size, frame in frames.items():
-        latency, found = time_calls(lambda f=frame: detector.detect_faces(f), init_s,
-                                    min_seconds, min_calls)  # fmt: skip
-        rows.append(_row("detect", "mtcnn-package", size, latency, faces=len(found)))
-        _log(f"detect mtcnn-package {size:4s}: p50 {latency.p50_ms:8.1f} ms, {len(found)} faces")
-    return rows
+    return _bench_detect(
+        "mtcnn-package", detector.detect_faces, init_s, frames, min_seconds, min_calls
+    )
 
 
 def speedups(rows: list[dict]) -> dict:
     """The issue's targets: fastest detector vs the package at FHD, embedder vs Keras predict."""
-    def p50(kind, backend, size):
-        return next(r["p50_ms"] for r in rows
-                    if (r["kind"], r["backend"], r["input"]) == (kind, backend, size))  # fmt: skip
 
-    fhd = [r for r in rows if r["kind"] == "detect" and r["input"] == "FHD"
-           and r["backend"] != "mtcnn-package"]  # fmt: skip
+    def p50(kind, backend, size):
+        return next(
+            r["p50_ms"]
+            for r in rows
+            if (r["kind"], r["backend"], r["input"]) == (kind, backend, size)
+        )
+
+    fhd = [
+        r
+        for r in rows
+        if r["kind"] == "detect" and r["input"] == "FHD" and r["backend"] != "mtcnn-package"
+    ]
     best_det = min(fhd, key=lambda r: r["p50_ms"])
-    one = [r for r in rows if r["kind"] == "embed" and r["input"] == "batch1"
-           and r["backend"] != "keras-predict"]  # fmt: skip
+    one = [
+        r
+        for r in rows
+        if r["kind"] == "embed" and r["input"] == "batch1" and r["backend"] != "keras-predict"
+    ]
     best_emb = min(one, key=lambda r: r["p50_ms"])
     detect_x = p50("detect", "mtcnn-package", "FHD") / best_det["p50_ms"]
     embed_x = p50("embed", "keras-predict", "batch1") / best_emb["p50_ms"]
     return {
-        "fastest_detector_fhd": best_det["backend"], "detector_speedup_vs_mtcnn_package": detect_x,
+        "fastest_detector_fhd": best_det["backend"],
+        "detector_speedup_vs_mtcnn_package": detect_x,
         "detector_target_3x_met": detect_x >= 3.0,
-        "fastest_embedder_batch1": best_emb["backend"], "embedder_speedup_vs_keras_predict": embed_x,
+        "fastest_embedder_batch1": best_emb["backend"],
+        "embedder_speedup_vs_keras_predict": embed_x,
         "embedder_target_1_5x_met": embed_x >= 1.5,
-    }  # fmt: skip
+    }
 
 
-def run_bench(models_dir: Path, faces_dir: Path, threads: int, detectors: list[str],
-              embedders: list[str], min_seconds: float, min_calls: int,
-              baselines: bool = True) -> dict:  # fmt: skip
+def run_bench(
+    models_dir: Path,
+    faces_dir: Path,
+    threads: int,
+    detectors: list[str],
+    embedders: list[str],
+    min_seconds: float,
+    min_calls: int,
+    baselines: bool = True,
+) -> dict:
     """Every requested backend that runs here, plus baselines; skipped ones with their reason."""
-    skipped = {f"{role}:{n}": reason for role, table, names in
-               (("detector", DETECTORS, detectors), ("embedder", EMBEDDERS, embedders))
-               for n in names if (reason := unavailable_reason(table[n]))}  # fmt: skip
+    skipped = {
+        f"{role}:{n}": reason
+        for role, table, names in (
+            ("detector", DETECTORS, detectors),
+            ("embedder", EMBEDDERS, embedders),
+        )
+        for n in names
+        if (reason := unavailable_reason(table[n]))
+    }
     for key, reason in skipped.items():
         _log(f"{key}: not measured: {reason}")
     runnable_det = [n for n in detectors if f"detector:{n}" not in skipped]
@@ -157,9 +205,13 @@ def run_bench(models_dir: Path, faces_dir: Path, threads: int, detectors: list[s
         rows += bench_keras_predict(models_dir, faces, min_seconds, min_calls)
         rows += bench_mtcnn_package(frames, min_seconds, min_calls)
     result = {
-        "host": platform.node(), "cpu": platform.processor() or platform.machine(),
-        "threads": threads, "rows": rows, "skipped": skipped, "peak_rss_mb": peak_rss_mb(),
-    }  # fmt: skip
+        "host": platform.node(),
+        "cpu": platform.processor() or platform.machine(),
+        "threads": threads,
+        "rows": rows,
+        "skipped": skipped,
+        "peak_rss_mb": peak_rss_mb(),
+    }
     if baselines and runnable_det and runnable_emb:
         result["targets"] = speedups(rows)
     return result

@@ -25,15 +25,19 @@ def _cmd_backends(args: argparse.Namespace) -> None:
 
 def _print_bench(result: dict) -> None:
     print(f"host {result['host']} ({result['cpu']}), {result['threads']} threads")
-    header = (f"{'kind':7s} {'backend':14s} {'input':7s} {'init s':>7s} {'first s':>8s} "
-              f"{'calls':>6s} {'p50 ms':>9s} {'p90 ms':>9s} {'p99 ms':>9s} {'CoV':>6s} "
-              f"{'ms/item':>8s} {'extra':>10s}")  # fmt: skip
+    header = (
+        f"{'kind':7s} {'backend':14s} {'input':7s} {'init s':>7s} {'first s':>8s} "
+        f"{'calls':>6s} {'p50 ms':>9s} {'p90 ms':>9s} {'p99 ms':>9s} {'CoV':>6s} "
+        f"{'ms/item':>8s} {'extra':>10s}"
+    )
     print(header)
     for r in result["rows"]:
         extra = f"{r['gflops']:.1f} GFLOPS" if "gflops" in r else f"{r.get('faces', '')} faces"
-        print(f"{r['kind']:7s} {r['backend']:14s} {r['input']:7s} {r['init_s']:7.2f} "
-              f"{r['first_call_s']:8.3f} {r['n_calls']:6d} {r['p50_ms']:9.2f} {r['p90_ms']:9.2f} "
-              f"{r['p99_ms']:9.2f} {r['cov']:6.3f} {r['p50_ms_per_item']:8.2f} {extra:>10s}")  # fmt: skip
+        print(
+            f"{r['kind']:7s} {r['backend']:14s} {r['input']:7s} {r['init_s']:7.2f} "
+            f"{r['first_call_s']:8.3f} {r['n_calls']:6d} {r['p50_ms']:9.2f} {r['p90_ms']:9.2f} "
+            f"{r['p99_ms']:9.2f} {r['cov']:6.3f} {r['p50_ms_per_item']:8.2f} {extra:>10s}"
+        )
     for key, reason in result["skipped"].items():
         print(f"{key}: not measured: {reason}")
     for key, value in result.get("targets", {}).items():
@@ -46,9 +50,15 @@ def _cmd_bench(args: argparse.Namespace) -> None:
     from facebench.fileio import write_json
 
     result = run_bench(
-        Path(args.models_dir), Path(args.faces_dir), args.threads, args.detectors,
-        args.embedders, args.min_seconds, args.min_calls, baselines=not args.no_baselines,
-    )  # fmt: skip
+        Path(args.models_dir),
+        Path(args.faces_dir),
+        args.threads,
+        args.detectors,
+        args.embedders,
+        args.min_seconds,
+        args.min_calls,
+        baselines=not args.no_baselines,
+    )
     _print_bench(result)
     if args.json:
         write_json(Path(args.json), result)
@@ -70,8 +80,11 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument("--embedders", nargs="+", default=list(EMBEDDERS), choices=list(EMBEDDERS))
     bench.add_argument("--min-seconds", type=float, default=3.0, help="timed seconds per case")
     bench.add_argument("--min-calls", type=int, default=30, help="timed calls per case")
-    bench.add_argument("--no-baselines", action="store_true",
-                       help="skip the mtcnn package and Keras predict baselines")  # fmt: skip
+    bench.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip the mtcnn package and Keras predict baselines",
+    )
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     bench.set_defaults(func=_cmd_bench)
     return top

@@ -11,13 +11,21 @@ ALIGNMENTS = ("crop", "similarity")
 
 # insightface's 5-point ArcFace template for 112x112, scaled to 160x160 (eyes, nose, mouth).
 _TEMPLATE_112 = np.array(
-    [[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366], [41.5493, 92.3655],
-     [70.7299, 92.2041]], dtype=np.float32,
-)  # fmt: skip
+    [
+        [38.2946, 51.6963],
+        [73.5318, 51.5014],
+        [56.0252, 71.7366],
+        [41.5493, 92.3655],
+        [70.7299, 92.2041],
+    ],
+    dtype=np.float32,
+)
 SIMILARITY_TEMPLATE = _TEMPLATE_112 * (FACE_SIZE_PX / 112.0)
 
 
-def crop_with_margin(rgb: np.ndarray, box: np.ndarray, margin_px: int = CROP_MARGIN_PX) -> np.ndarray:
+def crop_with_margin(
+    rgb: np.ndarray, box: np.ndarray, margin_px: int = CROP_MARGIN_PX
+) -> np.ndarray:
     """The paper's pipeline: box plus margin, clipped to the frame, bilinear resize to 160."""
     height, width = rgb.shape[:2]
     x1 = int(max(np.floor(box[0] - margin_px / 2), 0))
@@ -26,7 +34,9 @@ def crop_with_margin(rgb: np.ndarray, box: np.ndarray, margin_px: int = CROP_MAR
     y2 = int(min(np.ceil(box[3] + margin_px / 2), height))
     if x2 <= x1 or y2 <= y1:  # a box entirely outside the frame: nothing to crop
         return np.zeros((FACE_SIZE_PX, FACE_SIZE_PX, 3), np.uint8)
-    return cv2.resize(rgb[y1:y2, x1:x2], (FACE_SIZE_PX, FACE_SIZE_PX), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(
+        rgb[y1:y2, x1:x2], (FACE_SIZE_PX, FACE_SIZE_PX), interpolation=cv2.INTER_LINEAR
+    )
 
 
 def align_similarity(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
@@ -37,7 +47,9 @@ def align_similarity(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     return cv2.warpAffine(rgb, matrix, (FACE_SIZE_PX, FACE_SIZE_PX), flags=cv2.INTER_LINEAR)
 
 
-def extract_faces(rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray, alignment: str) -> np.ndarray:
+def extract_faces(
+    rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray, alignment: str
+) -> np.ndarray:
     """(N, 160, 160, 3) uint8 faces for N detections, by ``alignment`` ('crop'|'similarity')."""
     if alignment not in ALIGNMENTS:
         raise ValueError(f"alignment {alignment!r} not in {ALIGNMENTS}")

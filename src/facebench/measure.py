@@ -37,8 +37,13 @@ def timed_init(load: Callable[[], object]) -> tuple[object, float]:
     return loaded, (time.perf_counter_ns() - start) / 1e9
 
 
-def time_calls(call: Callable[[], object], init_s: float, min_seconds: float = 3.0,
-               min_calls: int = 30, warmup_calls: int = 3) -> tuple[Latency, object]:  # fmt: skip
+def time_calls(
+    call: Callable[[], object],
+    init_s: float,
+    min_seconds: float = 3.0,
+    min_calls: int = 30,
+    warmup_calls: int = 3,
+) -> tuple[Latency, object]:
     """Time the first call, run ``warmup_calls`` untimed, then time calls until both
     ``min_seconds`` and ``min_calls`` are reached (monotonic clock)."""
     start = time.perf_counter_ns()
@@ -54,11 +59,17 @@ def time_calls(call: Callable[[], object], init_s: float, min_seconds: float = 3
         samples_ns.append(time.perf_counter_ns() - start)
     ms = np.array(samples_ns) / 1e6
     latency = Latency(
-        init_s=init_s, first_call_s=first_call_s, warmup_calls=warmup_calls, n_calls=len(ms),
-        mean_ms=float(ms.mean()), p50_ms=float(np.percentile(ms, 50)),
-        p90_ms=float(np.percentile(ms, 90)), p99_ms=float(np.percentile(ms, 99)),
-        min_ms=float(ms.min()), cov=float(ms.std() / ms.mean()),
-    )  # fmt: skip
+        init_s=init_s,
+        first_call_s=first_call_s,
+        warmup_calls=warmup_calls,
+        n_calls=len(ms),
+        mean_ms=float(ms.mean()),
+        p50_ms=float(np.percentile(ms, 50)),
+        p90_ms=float(np.percentile(ms, 90)),
+        p99_ms=float(np.percentile(ms, 99)),
+        min_ms=float(ms.min()),
+        cov=float(ms.std() / ms.mean()),
+    )
     return latency, result
 
 

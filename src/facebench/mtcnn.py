@@ -23,7 +23,7 @@ PNET_STRIDE_PX = 2
 RNET_INPUT_PX = 24
 ONET_INPUT_PX = 48
 STAGES = ("pyramid", "pnet", "rnet", "onet")
-_NMS_ROWS_PER_CHUNK = 512  # bounds fast NMS's IoU block to 512 x N
+_NMS_ROWS_PER_BLOCK = 256  # fast NMS compares at most 256 x N boxes at a time
 
 
 @dataclass(frozen=True)
@@ -112,6 +112,29 @@ def box_overlaps(a: np.ndarray, b: np.ndarray, overlap: Literal["union", "min"])
     return inter / np.maximum(denominator, np.finfo(np.float64).tiny)
 
 
+def _fast_nms_suppressed(
+    boxes: np.ndarray, rank: np.ndarray, threshold: float, overlap: Literal["union", "min"]
+) -> np.ndarray:
+    """Which boxes overlap some better-ranked box by more than `threshold`.
+
+    Boxes are swept in x1 order so each block of rows is compared only with the boxes that
+    start before the block's right edge: the work follows the overlapping pairs, not N x N.
+    """
+    by_x = np.argsort(boxes[:, 0], kind="stable")
+    swept, swept_rank = boxes[by_x], rank[by_x]
+    reach = np.searchsorted(swept[:, 0], swept[:, 2])  # boxes starting left of each right edge
+    suppressed = np.zeros(len(boxes), dtype=bool)
+    for start in range(0, len(boxes), _NMS_ROWS_PER_BLOCK):
+        stop = min(start + _NMS_ROWS_PER_BLOCK, len(boxes))
+        end = max(int(reach[start:stop].max()), stop)
+        hit = box_overlaps(swept[start:stop], swept[start:end], overlap) > threshold
+        hit &= np.arange(start, end)[None, :] > np.arange(start, stop)[:, None]  # pairs once
+        column_worse = swept_rank[None, start:end] > swept_rank[start:stop, None]
+        suppressed[start:end] |= (hit & column_worse).any(axis=0)
+        suppressed[start:stop] |= (hit & ~column_worse).any(axis=1)
+    return suppressed[np.argsort(by_x)]
+
+
 def nms(
     boxes: np.ndarray,
     scores: np.ndarray,
@@ -124,17 +147,11 @@ def nms(
     greedy: with a kept, higher-scored box. fast (mtcnn 1.0): with any higher-scored box.
     """
     order = np.argsort(scores)[::-1]  # mtcnn 1.0's order; it decides ties (saturated 1.0s)
-    ranked = boxes[order]
     if mode == "fast":
-        suppressed = np.zeros(len(order), dtype=bool)
-        for start in range(0, len(order), _NMS_ROWS_PER_CHUNK):
-            rows = ranked[start : start + _NMS_ROWS_PER_CHUNK]
-            later = (
-                np.arange(start, len(order))[None, :] > np.arange(start, start + len(rows))[:, None]
-            )
-            hit = (box_overlaps(rows, ranked[start:], overlap) > threshold) & later
-            suppressed[start:] |= hit.any(axis=0)
-        return order[~suppressed]
+        rank = np.empty(len(order), dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        return order[~_fast_nms_suppressed(boxes, rank, threshold, overlap)[order]]
+    ranked = boxes[order]
     kept = []
     remaining = np.arange(len(order))
     while remaining.size:

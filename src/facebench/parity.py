@@ -53,14 +53,17 @@ def detect_all(detector, photos: list[Photo]) -> list:
     return [detector.detect(read_rgb(photo.path)) for photo in photos]
 
 
-def embed_largest(embedder, photos: list[Photo], boxes: np.ndarray, landmarks: np.ndarray,
-                  alignment: str) -> np.ndarray:  # fmt: skip
+def embed_largest(
+    embedder, photos: list[Photo], boxes: np.ndarray, landmarks: np.ndarray, alignment: str
+) -> np.ndarray:
     """Embed one face per photo (boxes/landmarks given per photo, NaN rows skipped)."""
     out = np.full((len(photos), 128), np.nan, np.float32)
     for i, photo in enumerate(photos):
         if np.isnan(boxes[i]).any():
             continue
-        face = extract_faces(read_rgb(photo.path), boxes[i : i + 1], landmarks[i : i + 1], alignment)
+        face = extract_faces(
+            read_rgb(photo.path), boxes[i : i + 1], landmarks[i : i + 1], alignment
+        )
         out[i] = embedder.embed(prewhiten(face))[0]
     return out
 
@@ -70,8 +73,9 @@ def compute_reference(detector, embedder, photos: list[Photo], alignment: str) -
     detections = detect_all(detector, photos)
     n_faces = np.array([len(d) for d in detections])
     offsets = np.r_[0, np.cumsum(n_faces)[:-1]]
-    face_box = np.array([o + largest(d.boxes) if len(d) else -1
-                         for o, d in zip(offsets, detections, strict=True)])  # fmt: skip
+    face_box = np.array(
+        [o + largest(d.boxes) if len(d) else -1 for o, d in zip(offsets, detections, strict=True)]
+    )
     boxes = np.concatenate([d.boxes for d in detections]).reshape(-1, 4)
     landmarks = np.concatenate([d.landmarks for d in detections]).reshape(-1, 5, 2)
     chosen = face_box >= 0
@@ -79,11 +83,14 @@ def compute_reference(detector, embedder, photos: list[Photo], alignment: str) -
     photo_marks = np.full((len(photos), 5, 2), np.nan, np.float32)
     photo_boxes[chosen], photo_marks[chosen] = boxes[face_box[chosen]], landmarks[face_box[chosen]]
     return Reference(
-        keys=np.array([p.key for p in photos]), n_faces=n_faces,
-        photo_of_box=np.repeat(np.arange(len(photos)), n_faces), boxes=boxes,
-        landmarks=landmarks, face_box=face_box,
+        keys=np.array([p.key for p in photos]),
+        n_faces=n_faces,
+        photo_of_box=np.repeat(np.arange(len(photos)), n_faces),
+        boxes=boxes,
+        landmarks=landmarks,
+        face_box=face_box,
         embeddings=embed_largest(embedder, photos, photo_boxes, photo_marks, alignment),
-    )  # fmt: skip
+    )
 
 
 def reference_faces(ref: Reference) -> tuple[np.ndarray, np.ndarray]:
@@ -91,7 +98,10 @@ def reference_faces(ref: Reference) -> tuple[np.ndarray, np.ndarray]:
     boxes = np.full((len(ref.keys), 4), np.nan, np.float32)
     marks = np.full((len(ref.keys), 5, 2), np.nan, np.float32)
     chosen = ref.face_box >= 0
-    boxes[chosen], marks[chosen] = ref.boxes[ref.face_box[chosen]], ref.landmarks[ref.face_box[chosen]]
+    boxes[chosen], marks[chosen] = (
+        ref.boxes[ref.face_box[chosen]],
+        ref.landmarks[ref.face_box[chosen]],
+    )
     return boxes, marks
 
 
@@ -113,7 +123,8 @@ def facenet_quality(ref: Reference) -> dict:
     distance = np.linalg.norm(ref.embeddings[val][:, None] - ref.embeddings[train][None], axis=2)
     same = persons[val][:, None] == persons[train][None, :]
     return {
-        "n_val": int(val.sum()), "n_train": int(train.sum()),
+        "n_val": int(val.sum()),
+        "n_train": int(train.sum()),
         "n_photos_without_face": int((~valid).sum()),
         "nn_accuracy": float((predicted == truth).mean()),
         "same_person_l2_mean": float(distance[same].mean()),
@@ -121,7 +132,7 @@ def facenet_quality(ref: Reference) -> dict:
         "different_person_l2_mean": float(distance[~same].mean()),
         "different_person_l2_min": float(distance[~same].min()),
         "distance": "plain L2 between L2-normalised embeddings",
-    }  # fmt: skip
+    }
 
 
 def embedder_parity(embedder, ref: Reference, photos: list[Photo], alignment: str) -> dict:
@@ -163,14 +174,32 @@ def detector_parity(detector, ref: Reference, photos: list[Photo]) -> dict:
 
 
 PARITY_COLUMNS = [
-    "model", "backend", "precision", "n_inputs", "max_abs_diff", "min_cosine",
-    "identification_agreement", "face_count_agreement", "min_iou", "mean_iou", "status", "reason",
-]  # fmt: skip
+    "model",
+    "backend",
+    "precision",
+    "n_inputs",
+    "max_abs_diff",
+    "min_cosine",
+    "identification_agreement",
+    "face_count_agreement",
+    "min_iou",
+    "mean_iou",
+    "status",
+    "reason",
+]
 
 
-def backend_parity(role: str, backend: str, reference: Path, faces_dir: Path, models_dir: Path,
-                   threads: int, alignment: str, max_photos_per_person: int | None,
-                   out: Path) -> dict:  # fmt: skip
+def backend_parity(
+    role: str,
+    backend: str,
+    reference: Path,
+    faces_dir: Path,
+    models_dir: Path,
+    threads: int,
+    alignment: str,
+    max_photos_per_person: int | None,
+    out: Path,
+) -> dict:
     """Measure one backend against the reference and write its row as JSON."""
     from facebench.backends.registry import DETECTORS, EMBEDDERS, load_detector, load_embedder
     from facebench.fileio import write_json
@@ -186,8 +215,12 @@ def backend_parity(role: str, backend: str, reference: Path, faces_dir: Path, mo
     else:
         spec = EMBEDDERS[backend]
         row = embedder_parity(load_embedder(backend, models_dir, threads), ref, photos, alignment)
-    row = {"model": "mtcnn" if role == "detector" else "facenet", "backend": backend,
-           "precision": spec.precision, **row}  # fmt: skip
+    row = {
+        "model": "mtcnn" if role == "detector" else "facenet",
+        "backend": backend,
+        "precision": spec.precision,
+        **row,
+    }
     print(row)
     write_json(out, row)
     return row
@@ -202,14 +235,18 @@ def judge(row: dict, thresholds: dict) -> tuple[str, str]:
         return "pass", f"min_cosine >= {needed}"
     failures = []
     if row["face_count_agreement"] < thresholds["min_face_count_agreement"]:
-        failures.append(f"face_count_agreement {row['face_count_agreement']:.3f} "
-                        f"< {thresholds['min_face_count_agreement']}")  # fmt: skip
+        failures.append(
+            f"face_count_agreement {row['face_count_agreement']:.3f} "
+            f"< {thresholds['min_face_count_agreement']}"
+        )
     if row["mean_iou"] < thresholds["min_mean_iou"]:
         failures.append(f"mean_iou {row['mean_iou']:.4f} < {thresholds['min_mean_iou']}")
     if failures:
         return "fail", "; ".join(failures)
-    return "pass", (f"face_count_agreement >= {thresholds['min_face_count_agreement']}, "
-                    f"mean_iou >= {thresholds['min_mean_iou']}")  # fmt: skip
+    return "pass", (
+        f"face_count_agreement >= {thresholds['min_face_count_agreement']}, "
+        f"mean_iou >= {thresholds['min_mean_iou']}"
+    )
 
 
 def gather_parity(rows: list[Path], thresholds: dict, out: Path) -> None:
@@ -226,14 +263,22 @@ def gather_parity(rows: list[Path], thresholds: dict, out: Path) -> None:
         row["status"], row["reason"] = judge(row, thresholds)
         measured[(row["model"], row["backend"])] = row
     table = []
-    for model, role, backends in (("mtcnn", DETECTORS, thresholds["detectors"]),
-                                  ("facenet", EMBEDDERS, thresholds["embedders"])):  # fmt: skip
+    for model, role, backends in (
+        ("mtcnn", DETECTORS, thresholds["detectors"]),
+        ("facenet", EMBEDDERS, thresholds["embedders"]),
+    ):
         for backend in backends:
             reason = unavailable_reason(role[backend])
-            table.append(measured.get((model, backend)) or {
-                "model": model, "backend": backend, "precision": role[backend].precision,
-                "status": "not measured", "reason": reason or "no parity row",
-            })  # fmt: skip
+            table.append(
+                measured.get((model, backend))
+                or {
+                    "model": model,
+                    "backend": backend,
+                    "precision": role[backend].precision,
+                    "status": "not measured",
+                    "reason": reason or "no parity row",
+                }
+            )
     frame = pd.DataFrame(table).reindex(columns=PARITY_COLUMNS)
     print(frame.to_string(index=False))
     with atomic_path(out) as tmp:
@@ -241,5 +286,7 @@ def gather_parity(rows: list[Path], thresholds: dict, out: Path) -> None:
     failed = frame[frame.status == "fail"]
     if len(failed):
         out.unlink()
-        raise FacebenchError(f"{out}: parity failed for " + ", ".join(
-            f"{r.model}/{r.backend} ({r.reason})" for r in failed.itertuples()))  # fmt: skip
+        raise FacebenchError(
+            f"{out}: parity failed for "
+            + ", ".join(f"{r.model}/{r.backend} ({r.reason})" for r in failed.itertuples())
+        )

@@ -49,8 +49,9 @@ def read_rgb(path: Path) -> np.ndarray:
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
-def photo_collage(photos: list[Photo], width: int, height: int, columns: int = 4,
-                  rows: int = 2) -> np.ndarray:  # fmt: skip
+def photo_collage(
+    photos: list[Photo], width: int, height: int, columns: int = 4, rows: int = 2
+) -> np.ndarray:
     """A width x height RGB frame tiled with up to columns*rows photos on mid-grey, each scaled
     to fit its cell: real faces at a realistic density for detection benchmarks."""
     frame = np.full((height, width, 3), 127, np.uint8)

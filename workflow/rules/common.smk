@@ -1,13 +1,24 @@
+import os
+import sys
 from pathlib import Path
 
 from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # facebench, installed or not
 
 from facebench.backends.registry import DETECTORS, EMBEDDERS, unavailable_reason
 from facebench.convert import tensorrt_build_reason
 from facebench.models.layout import FACENET, MTCNN_NETS, NETS, model_file
 
-
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+
+# Rule scripts import facebench from this checkout, also inside a --sdm conda environment.
+os.environ.update(
+    PYTHONPATH=os.pathsep.join(
+        filter(None, [sys.path[0], os.environ.get("PYTHONPATH")])
+    )
+)
+CONDA_ENV = "../../envs/facebench.yaml"
 
 MODELS_DIR = Path("resources/models")
 FACES_DIR = "resources/faces"
@@ -33,6 +44,11 @@ def runnable(role, backends):
     return [b for b in backends if unavailable_reason(table[b]) is None]
 
 
+def get_models_dir(wildcards, input):
+    """resources/models, inferred from the rule's model inputs (no hard-coded prefix)."""
+    return str(Path(input.models[0]).parents[1])
+
+
 def get_backend_models(wildcards):
     return backend_models(wildcards.role, wildcards.backend)
 
@@ -47,7 +63,9 @@ def get_parity_rows(wildcards):
 
 def get_converted_models():
     """Every converted model file (and the TensorRT skip note where it cannot be built)."""
-    files = [model_file(MODELS_DIR, fw, net) for fw in ("onnx", "openvino") for net in NETS]
+    files = [
+        model_file(MODELS_DIR, fw, net) for fw in ("onnx", "openvino") for net in NETS
+    ]
     files += [model_file(MODELS_DIR, "tflite", net) for net in NETS]
     files.append(model_file(MODELS_DIR, "tflite", FACENET, "int8"))
     if TENSORRT_SKIP_REASON:

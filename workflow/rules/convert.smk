@@ -5,6 +5,8 @@ rule export_savedmodel:
         savedmodel=directory("resources/models/savedmodel/{net}"),
     log:
         "logs/convert/export_savedmodel/{net}.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/export_savedmodel.py"
 
@@ -16,6 +18,8 @@ rule convert_tflite:
         model="resources/models/tflite/{net}_{precision}.tflite",
     log:
         "logs/convert/tflite/{net}_{precision}.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/convert_tflite.py"
 
@@ -25,10 +29,12 @@ rule convert_onnx:
         model="resources/models/tf/{net}.keras",
     output:
         model="resources/models/onnx/{net}.onnx",
-    params:
-        opset=config["models"]["onnx_opset"],
     log:
         "logs/convert/onnx/{net}.log",
+    conda:
+        CONDA_ENV
+    params:
+        opset=config["models"]["onnx_opset"],
     script:
         "../scripts/convert_onnx.py"
 
@@ -41,6 +47,8 @@ rule convert_openvino:
         bin="resources/models/openvino/{net}.bin",
     log:
         "logs/convert/openvino/{net}.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/convert_openvino.py"
 
@@ -50,11 +58,13 @@ if TENSORRT_SKIP_REASON:
     rule skip_tensorrt:
         output:
             note="resources/models/tensorrt/SKIPPED.json",
-        params:
-            reason=TENSORRT_SKIP_REASON,
         log:
             "logs/convert/tensorrt/SKIPPED.log",
         localrule: True
+        conda:
+            CONDA_ENV
+        params:
+            reason=TENSORRT_SKIP_REASON,
         script:
             "../scripts/skip_tensorrt.py"
 
@@ -67,5 +77,7 @@ else:
             engine="resources/models/tensorrt/{net}_{precision}.engine",
         log:
             "logs/convert/tensorrt/{net}_{precision}.log",
+        conda:
+            CONDA_ENV
         script:
             "../scripts/convert_tensorrt.py"

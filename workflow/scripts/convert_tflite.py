@@ -7,5 +7,7 @@ from facebench.workflow import rule_logging
 
 with rule_logging(snakemake):
     to_tflite(
-        Path(snakemake.input.savedmodel), Path(snakemake.output.model), snakemake.wildcards.precision
+        Path(snakemake.input.savedmodel),
+        Path(snakemake.output.model),
+        snakemake.wildcards.precision,
     )

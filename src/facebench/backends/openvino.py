@@ -20,14 +20,19 @@ class OpenvinoModel:
         self._compiled = core.compile_model(
             str(path),
             "CPU",
-            {"INFERENCE_NUM_THREADS": threads, "PERFORMANCE_HINT": "LATENCY",
-             "INFERENCE_PRECISION_HINT": "f32"},
-        )  # fmt: skip
+            {
+                "INFERENCE_NUM_THREADS": threads,
+                "PERFORMANCE_HINT": "LATENCY",
+                "INFERENCE_PRECISION_HINT": "f32",
+            },
+        )
         self._request = self._compiled.create_infer_request()
         self.info = {
-            "framework": "openvino", "version": ov.__version__, "device": "CPU",
+            "framework": "openvino",
+            "version": ov.__version__,
+            "device": "CPU",
             "precision": str(self._compiled.get_property("INFERENCE_PRECISION_HINT")),
-        }  # fmt: skip
+        }
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         result = self._request.infer({0: np.ascontiguousarray(x, dtype=np.float32)})

@@ -39,9 +39,7 @@ EMBEDDERS = {
         BackendSpec("tensorrt-fp16", "tensorrt", "fp16", ("tensorrt",), needs_gpu=True),
     )
 }
-DETECTORS = {
-    name: EMBEDDERS[name] for name in ("tf", "tflite", "onnx", "openvino", "tensorrt")
-}
+DETECTORS = {name: EMBEDDERS[name] for name in ("tf", "tflite", "onnx", "openvino", "tensorrt")}
 
 
 def cuda_gpu_reason() -> str | None:
@@ -136,7 +134,9 @@ class CallableNets:
 def load_mtcnn_nets(name: str, models_dir: Path, threads: int):
     """The three MTCNN nets of detector backend ``name`` (see DETECTORS)."""
     spec = _spec(DETECTORS, name, "detector")
-    paths = [_existing(model_file(models_dir, spec.framework, n, spec.precision)) for n in MTCNN_NETS]
+    paths = [
+        _existing(model_file(models_dir, spec.framework, n, spec.precision)) for n in MTCNN_NETS
+    ]
     if spec.framework == "tf":
         from facebench.backends.tf import configure_threads
         from facebench.convert import load_keras
@@ -177,6 +177,12 @@ def availability() -> list[dict]:
     for role, table in (("detector", DETECTORS), ("embedder", EMBEDDERS)):
         for spec in table.values():
             reason = unavailable_reason(spec)
-            rows.append({"role": role, "backend": spec.name, "available": reason is None,
-                         "reason": reason or ""})  # fmt: skip
+            rows.append(
+                {
+                    "role": role,
+                    "backend": spec.name,
+                    "available": reason is None,
+                    "reason": reason or "",
+                }
+            )
     return rows

@@ -27,8 +27,12 @@ class TfliteModel:
         outputs = interpreter.get_signature_runner().get_output_details()
         self._output_indices = [outputs[name]["index"] for name in sorted(outputs)]
         self._input_index = interpreter.get_input_details()[0]["index"]
-        self.info = {"framework": "litert", "module": interpreter_class().__module__,
-                     "precision": precision, "threads": threads}  # fmt: skip
+        self.info = {
+            "framework": "litert",
+            "module": interpreter_class().__module__,
+            "precision": precision,
+            "threads": threads,
+        }
 
     def _interpreter_for(self, shape: tuple[int, ...]):
         if shape in self._by_shape:

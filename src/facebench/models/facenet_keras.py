@@ -39,17 +39,26 @@ class ScaleSum(keras.layers.Layer):
 
 def _conv2d(c: dict) -> keras.layers.Layer:
     return keras.layers.Conv2D(
-        c["filters"], c["kernel_size"], strides=c["strides"], padding=c["padding"],
-        dilation_rate=c["dilation_rate"], activation=c["activation"], use_bias=c["use_bias"],
+        c["filters"],
+        c["kernel_size"],
+        strides=c["strides"],
+        padding=c["padding"],
+        dilation_rate=c["dilation_rate"],
+        activation=c["activation"],
+        use_bias=c["use_bias"],
         name=c["name"],
-    )  # fmt: skip
+    )
 
 
 def _batch_norm(c: dict) -> keras.layers.Layer:
     return keras.layers.BatchNormalization(
-        axis=c["axis"], momentum=c["momentum"], epsilon=c["epsilon"], center=c["center"],
-        scale=c["scale"], name=c["name"],
-    )  # fmt: skip
+        axis=c["axis"],
+        momentum=c["momentum"],
+        epsilon=c["epsilon"],
+        center=c["center"],
+        scale=c["scale"],
+        name=c["name"],
+    )
 
 
 def _max_pool(c: dict) -> keras.layers.Layer:
@@ -92,8 +101,8 @@ def _build_graph(config: dict) -> keras.Model:
         (node,) = layer["inbound_nodes"]
         inputs = [tensors[inbound[0]] for inbound in node]
         tensors[name] = _LAYER_BUILDERS[kind](c)(inputs if len(inputs) > 1 else inputs[0])
-    (input_name, _, _), = config["input_layers"]  # fmt: skip
-    (output_name, _, _), = config["output_layers"]  # fmt: skip
+    ((input_name, _, _),) = config["input_layers"]
+    ((output_name, _, _),) = config["output_layers"]
     return keras.Model(tensors[input_name], tensors[output_name], name="facenet")
 
 
@@ -109,16 +118,22 @@ def _assign_weights(model: keras.Model, weights_group: h5py.Group) -> int:
         layer = model.get_layer(layer_name)
         variables = {v.path.rsplit("/", 1)[-1]: v for v in layer.weights}
         if len(variables) != len(names):
-            raise ValueError(f"layer {layer_name}: {len(names)} stored tensors, "
-                             f"{len(variables)} in the rebuilt layer")  # fmt: skip
+            raise ValueError(
+                f"layer {layer_name}: {len(names)} stored tensors, "
+                f"{len(variables)} in the rebuilt layer"
+            )
         for stored in names:
+            if stored not in group:
+                raise ValueError(f"layer {layer_name}: stored tensor {stored} missing")
             short = stored.rsplit("/", 1)[-1].split(":")[0]
             if short not in variables:
                 raise ValueError(f"layer {layer_name}: no variable for stored tensor {stored}")
             value = np.asarray(group[stored])
             if tuple(variables[short].shape) != value.shape:
-                raise ValueError(f"tensor {stored}: shape {value.shape}, "
-                                 f"layer expects {tuple(variables[short].shape)}")  # fmt: skip
+                raise ValueError(
+                    f"tensor {stored}: shape {value.shape}, "
+                    f"layer expects {tuple(variables[short].shape)}"
+                )
             variables[short].assign(value)
             assigned += 1
     expected = sum(len(layer.weights) for layer in model.layers)

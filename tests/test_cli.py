@@ -1,0 +1,74 @@
+"""The facebench command line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from facebench.bench import run_bench
+
+CLI = str(Path(sys.executable).parent / "facebench")
+
+
+def test_backends_lists_every_backend_with_reasons():
+    result = subprocess.run([CLI, "backends"], capture_output=True, text=True, check=True)
+    lines = result.stdout.splitlines()
+    assert len(lines) == 12
+    assert any(line.split()[:2] == ["embedder", "onnx"] and "available" in line for line in lines)
+    for line in lines:
+        assert line.split()[2] in {"available", "not"}
+        if "not available" in line:
+            assert line.split("not available: ")[1].strip()
+    rows = json.loads(
+        subprocess.run(
+            [CLI, "backends", "--json"], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    assert len(rows) == 12
+
+
+def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir):
+    result = run_bench(
+        models_dir,
+        faces_dir,
+        threads=2,
+        detectors=["onnx", "tensorrt"],
+        embedders=["onnx"],
+        min_seconds=0.05,
+        min_calls=3,
+    )
+    kinds = {(r["kind"], r["backend"], r["input"]) for r in result["rows"]}
+    assert ("embed", "onnx", "batch8") in kinds and ("embed", "keras-predict", "batch1") in kinds
+    assert ("detect", "onnx", "FHD") in kinds and ("detect", "mtcnn-package", "480") in kinds
+    for row in result["rows"]:
+        assert row["n_calls"] >= 3 and row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
+        assert row["init_s"] >= 0 and row["first_call_s"] > 0
+    if "detector:tensorrt" in result["skipped"]:
+        assert result["skipped"]["detector:tensorrt"]
+    assert set(result["targets"]) >= {
+        "detector_speedup_vs_mtcnn_package",
+        "embedder_speedup_vs_keras_predict",
+    }
+    assert result["peak_rss_mb"] > 0
+
+
+def test_cli_error_is_one_line(tmp_path):
+    result = subprocess.run(
+        [
+            CLI,
+            "bench",
+            "--models-dir",
+            str(tmp_path),
+            "--faces-dir",
+            str(tmp_path),
+            "--no-baselines",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if "error" in line]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert errors[0].startswith("facebench: error: ") and str(tmp_path) in errors[0]
