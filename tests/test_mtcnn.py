@@ -2,7 +2,6 @@
 
 from pathlib import Path
 
-import cv2
 import keras
 import mtcnn
 import numpy as np
@@ -10,9 +9,11 @@ import pytest
 from mtcnn.stages import StageONet, StagePNet, StageRNet
 
 import facebench.models.mtcnn_nets as mtcnn_nets
+from facebench.boxes import box_overlaps, match_boxes
 from facebench.errors import FacebenchError
 from facebench.models.mtcnn_nets import KerasMtcnnNets, build_mtcnn_nets, save_mtcnn_nets
-from facebench.mtcnn import STAGES, Mtcnn, box_overlaps, nms
+from facebench.mtcnn import STAGES, Mtcnn, nms
+from facebench.photos import read_rgb
 
 MIN_IOU_WITH_PACKAGE = 0.95
 NET_INPUTS = {"pnet": (1, 61, 97, 3), "rnet": (5, 24, 24, 3), "onet": (5, 48, 48, 3)}
@@ -28,10 +29,6 @@ def detector(keras_models: dict[str, keras.Model]) -> Mtcnn:
     return Mtcnn(KerasMtcnnNets(keras_models))
 
 
-def _read_rgb(path: Path) -> np.ndarray:
-    return cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2RGB)
-
-
 def _photos(faces_dir: Path) -> list[Path]:
     photos = sorted(faces_dir.glob("*/*/*.jpg"))
     assert photos, f"no photos under {faces_dir}"
@@ -39,14 +36,9 @@ def _photos(faces_dir: Path) -> list[Path]:
 
 
 def _matched_ious(reference: np.ndarray, ours: np.ndarray) -> list[float]:
-    """Greedy one-to-one matching by IoU; the IoU of each reference box's partner."""
-    ious = box_overlaps(reference, ours, "union")
-    matched = []
-    for _ in range(len(reference)):
-        i, j = np.unravel_index(np.argmax(ious), ious.shape)
-        matched.append(float(ious[i, j]))
-        ious[i, :], ious[:, j] = -1.0, -1.0
-    return matched
+    """IoU of each reference box with its one-to-one partner (0 for an unmatched box)."""
+    matched = [iou for _, _, iou in match_boxes(reference, ours)]
+    return matched + [0.0] * (len(reference) - len(matched))
 
 
 @pytest.mark.parametrize("net", ["pnet", "rnet", "onet"])
@@ -103,7 +95,7 @@ def test_same_faces_as_package_on_every_photo(faces_dir: Path, detector: Mtcnn) 
     package = mtcnn.MTCNN()
     failures, ious = [], []
     for path in _photos(faces_dir):
-        rgb = _read_rgb(path)
+        rgb = read_rgb(path)
         height_px, width_px = rgb.shape[:2]
         reference = package.detect_faces(rgb, output_type="numpy", box_format="xyxy")[:, 1:5]
         ours = detector.detect(rgb).boxes.astype(np.float64)
@@ -135,7 +127,7 @@ def test_pasted_photos_are_found_where_pasted(faces_dir: Path, detector: Mtcnn) 
     places_px = [(150, 100), (800, 500), (1500, 200)]  # (x, y) of each photo's top left
     expected = []
     for path in _photos(faces_dir):
-        rgb, (x, y) = _read_rgb(path), places_px[len(expected)]
+        rgb, (x, y) = read_rgb(path), places_px[len(expected)]
         alone = detector.detect(rgb)
         if len(alone) == 1:
             canvas[y : y + rgb.shape[0], x : x + rgb.shape[1]] = rgb

@@ -16,6 +16,7 @@ import cv2
 import numpy as np
 
 from facebench.backends.base import Detections, MtcnnNets
+from facebench.boxes import box_overlaps
 from facebench.errors import FacebenchError
 
 PNET_CELL_PX = 12  # P-Net's receptive field: one output cell looks at a 12x12 window
@@ -96,20 +97,6 @@ def _pyramid(image: np.ndarray, params: MtcnnParams) -> list[_Level]:
         _Level(cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA), scale)
         for scale, h, w in pyramid_sizes(height_px, width_px, params)
     ]
-
-
-def box_overlaps(a: np.ndarray, b: np.ndarray, overlap: Literal["union", "min"]) -> np.ndarray:
-    """(M, N) intersection over union (or over the smaller area) of boxes `a` and `b`."""
-    inter_w = np.minimum(a[:, None, 2], b[None, :, 2]) - np.maximum(a[:, None, 0], b[None, :, 0])
-    inter_h = np.minimum(a[:, None, 3], b[None, :, 3]) - np.maximum(a[:, None, 1], b[None, :, 1])
-    inter = np.maximum(inter_w, 0) * np.maximum(inter_h, 0)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    if overlap == "union":
-        denominator = area_a[:, None] + area_b[None, :] - inter
-    else:
-        denominator = np.minimum(area_a[:, None], area_b[None, :])
-    return inter / np.maximum(denominator, np.finfo(np.float64).tiny)
 
 
 def _fast_nms_suppressed(
