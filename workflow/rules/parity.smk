@@ -21,13 +21,18 @@ rule check_facenet_quality:
     input:
         reference=rules.compute_reference.output.reference,
     output:
-        quality="results/parity/facenet_quality.json",
+        quality=report(
+            "results/parity/facenet_quality.json",
+            caption="../../reports/captions/facenet_quality.rst",
+            category="Models",
+        ),
     log:
         "logs/parity/check_facenet_quality.log",
     conda:
         CONDA_ENV
     params:
         min_accuracy=config["parity"]["min_facenet_accuracy"],
+        alignment=config["alignment"],
     script:
         "../scripts/check_facenet_quality.py"
 
@@ -56,7 +61,11 @@ rule gather_parity:
     input:
         rows=get_parity_rows,
     output:
-        table="results/parity/parity.csv",
+        table=report(
+            "results/parity/parity.csv",
+            caption="../../reports/captions/parity.rst",
+            category="Parity",
+        ),
     log:
         "logs/parity/gather_parity.log",
     conda:

@@ -10,6 +10,7 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):
     quality = facenet_quality(Reference.load(Path(snakemake.input.reference)))
     quality["min_accuracy"] = snakemake.params.min_accuracy
+    quality["alignment"] = snakemake.params.alignment
     for key, value in quality.items():
         print(f"{key}: {value}")
     if quality["nn_accuracy"] < snakemake.params.min_accuracy:
