@@ -13,6 +13,9 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/convert.smk"
 include: "workflow/rules/parity.smk"
+include: "workflow/rules/gallery.smk"
+include: "workflow/rules/videos.smk"
+include: "workflow/rules/runs.smk"
 
 
 rule all:

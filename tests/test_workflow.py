@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import yaml
 from conftest import REPO_ROOT, ci_config, snakemake
 
 from facebench.convert import tensorrt_build_reason
@@ -87,3 +88,16 @@ def test_lint_and_dry_run_of_default_config(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     for rule in ("rebuild_facenet", "convert_onnx", "convert_openvino", "gather_parity"):
         assert rule in result.stdout
+
+
+def test_user_video_table_errors_name_the_file(tmp_path):
+    table = tmp_path / "videos.tsv"
+    table.write_text("name\tpath\tgroundtruth\nmine\t/nonexistent/clip.mp4\t\n")
+    config = ci_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["videos"]["user_table"] = str(table)
+    config.write_text(yaml.safe_dump(settings))
+    result = snakemake(tmp_path, config, "--dry-run", timeout_s=300)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert f"{table}: mine: file /nonexistent/clip.mp4 does not exist" in output, output[-2000:]

@@ -1,4 +1,4 @@
-"""The ``facebench`` command line: ``backends`` and ``bench`` (later: ``run``)."""
+"""The ``facebench`` command line: ``backends``, ``bench`` and ``run``."""
 
 from __future__ import annotations
 
@@ -64,6 +64,26 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         write_json(Path(args.json), result)
 
 
+def _cmd_run(args: argparse.Namespace) -> None:
+    from facebench.run import RunConfig, run_benchmark
+
+    config = RunConfig(
+        device=args.device,
+        detector=args.detector,
+        recognizer=args.recognizer,
+        video=Path(args.video),
+        models_dir=Path(args.models_dir),
+        gallery=Path(args.gallery),
+        warmup_frames=args.warmup,
+        threads=args.threads,
+        batching=args.batching,
+        alignment=args.alignment,
+        reader=args.reader,
+    )
+    summary = run_benchmark(config, Path(args.out))
+    print(json.dumps(summary, indent=2, default=float))
+
+
 def parser() -> argparse.ArgumentParser:
     from facebench.backends.registry import DETECTORS, EMBEDDERS
 
@@ -87,11 +107,27 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     bench.set_defaults(func=_cmd_bench)
+    run = commands.add_parser("run", help="process every frame of a video, log each frame")
+    run.add_argument("--device", required=True, help="name of this host in the results")
+    run.add_argument("--detector", required=True, choices=list(DETECTORS))
+    run.add_argument("--recognizer", required=True, choices=list(EMBEDDERS))
+    run.add_argument("--video", required=True, help="video file (or a stream URL OpenCV opens)")
+    run.add_argument("--out", required=True, help="directory for frames.csv, faces.csv, run.json")
+    run.add_argument("--models-dir", default="resources/models")
+    run.add_argument("--gallery", help="gallery .npz (default resources/gallery/<recognizer>.npz)")
+    run.add_argument("--warmup", type=int, default=10, help="warm-up frames, excluded from stats")
+    run.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
+    run.add_argument("--batching", choices=["per_face", "per_frame"], default="per_face")
+    run.add_argument("--alignment", choices=["crop", "similarity"], default="crop")
+    run.add_argument("--reader", choices=["opencv", "pyav"], default="opencv")
+    run.set_defaults(func=_cmd_run)
     return top
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if getattr(args, "command", None) == "run" and args.gallery is None:
+        args.gallery = f"resources/gallery/{args.recognizer}.npz"
     try:
         args.func(args)
     except FacebenchError as error:

@@ -86,7 +86,10 @@ def pyramid_sizes(
 
 def normalise(rgb: np.ndarray) -> np.ndarray:
     """uint8 RGB -> float32 ``(x - 127.5) / 128``, the nets' input range."""
-    return (rgb.astype(np.float32) - np.float32(127.5)) * np.float32(1 / 128)
+    image = rgb.astype(np.float32)  # in place from here: temporaries of a 1080p frame
+    image -= np.float32(127.5)  # cost more in page faults than the arithmetic (67 vs 10 ms)
+    image *= np.float32(1 / 128)
+    return image
 
 
 def _pyramid(image: np.ndarray, params: MtcnnParams) -> list[_Level]:

@@ -2,6 +2,8 @@ import os
 import sys
 from pathlib import Path
 
+import pandas as pd
+from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # facebench, installed or not
@@ -25,7 +27,71 @@ FACES_DIR = "resources/faces"
 TENSORRT_SKIP_REASON = tensorrt_build_reason()
 
 
+def load_user_videos(table):
+    """The user's video table (TSV), schema-validated; every path must exist."""
+    columns = ["name", "path", "groundtruth"]
+    if not table:
+        return pd.DataFrame(columns=columns).set_index("name", drop=False)
+    try:
+        videos = pd.read_csv(table, sep="\t", dtype={"name": str, "path": str})
+    except (OSError, ValueError) as error:
+        raise WorkflowError(f"{table}: cannot read the video table: {error}")
+    videos = videos.reindex(columns=columns).astype(object)
+    videos = videos.where(videos.notna(), None)
+    validate(videos, workflow.source_path("../schemas/videos.schema.yaml"))
+    for row in videos.itertuples():
+        for path in filter(None, (row.path, row.groundtruth)):
+            if not Path(path).is_file():
+                raise WorkflowError(f"{table}: {row.name}: file {path} does not exist")
+    if clash := set(videos.name) & set(config["videos"]["generated"]):
+        raise WorkflowError(
+            f"{table}: names {sorted(clash)} clash with generated videos"
+        )
+    return videos.set_index("name", drop=False)
+
+
+GENERATED_VIDEOS = config["videos"]["generated"]
+USER_VIDEOS = load_user_videos(config["videos"].get("user_table", ""))
+VIDEOS = [*GENERATED_VIDEOS, *USER_VIDEOS.index]
+RESOLUTIONS = config["videos"]["resolutions"]
+
+
+RUNS = config["runs"]
+THIS_DEVICE = RUNS.get("this_device", "local")
+if THIS_DEVICE not in RUNS["devices"]:
+    raise WorkflowError(f"runs.this_device {THIS_DEVICE!r} is not among runs.devices")
+
+
+def run_matrix(device):
+    """(detector, recognizer, reason) for every configured pair of ``device``; reason is None
+    for pairs this host can run."""
+    spec = RUNS["devices"][device]
+    excluded = [tuple(pair) for pair in spec.get("exclude", [])]
+    pairs = []
+    for detector in spec["detectors"]:
+        for recognizer in spec["recognizers"]:
+            if (detector, recognizer) in excluded:
+                pairs.append((detector, recognizer, "excluded in the config"))
+                continue
+            reasons = [
+                f"{role} {name}: {reason}"
+                for role, table, name in (
+                    ("detector", DETECTORS, detector),
+                    ("recognizer", EMBEDDERS, recognizer),
+                )
+                if (reason := unavailable_reason(table[name]))
+            ]
+            pairs.append((detector, recognizer, "; ".join(reasons) or None))
+    return pairs
+
+
 wildcard_constraints:
+    video="|".join(VIDEOS),
+    device="|".join(RUNS["devices"]) or "none",
+    detector="|".join(DETECTORS),
+    repeat=r"\d+",
+    res="|".join(RESOLUTIONS),
+    recognizer="|".join(EMBEDDERS),
     net="|".join(NETS),
     precision="fp32|fp16|int8",
     role="detector|embedder",
@@ -79,9 +145,71 @@ def get_converted_models():
     return files
 
 
+def get_gallery_detector_models(wildcards):
+    return backend_models("detector", config["gallery"]["detector"])
+
+
+def get_recognizer_models(wildcards):
+    return backend_models("embedder", wildcards.recognizer)
+
+
+def get_master_video(wildcards):
+    if wildcards.video in GENERATED_VIDEOS:
+        return f"resources/videos/{wildcards.video}/master.mp4"
+    return USER_VIDEOS.loc[wildcards.video, "path"]
+
+
+def get_master_groundtruth(wildcards):
+    if wildcards.video in GENERATED_VIDEOS:
+        return f"resources/videos/{wildcards.video}/groundtruth.csv"
+    return USER_VIDEOS.loc[wildcards.video, "groundtruth"] or []
+
+
+def get_video_spec(wildcards):
+    return GENERATED_VIDEOS[wildcards.video]
+
+
+def get_resolution_size(wildcards):
+    return RESOLUTIONS[wildcards.res]
+
+
+def get_video_outputs(wildcards):
+    return {
+        kind: expand(
+            f"resources/videos/{{video}}/{{res}}.{kind}", **wildcards, res=RESOLUTIONS
+        )
+        for kind in ("mp4", "json", "groundtruth.csv")
+    }
+
+
+def get_run_detector_models(wildcards):
+    return backend_models("detector", wildcards.detector)
+
+
+def get_run_matrix(wildcards):
+    return run_matrix(wildcards.device)
+
+
+def get_run_outputs(device):
+    """Every run.json of ``device``: runnable pairs x videos x resolutions x repeats."""
+    return [
+        f"results/runs/{device}/{det}__{rec}/{video}_{res}/rep{repeat}/run.json"
+        for det, rec, reason in run_matrix(device)
+        if reason is None
+        for video in VIDEOS
+        for res in RESOLUTIONS
+        for repeat in range(1, RUNS["repeats"] + 1)
+    ]
+
+
 def get_final_output():
+    galleries = runnable("embedder", config["gallery"]["recognizers"])
     return [
         *get_converted_models(),
         "results/parity/facenet_quality.json",
         "results/parity/parity.csv",
+        *expand("resources/gallery/{recognizer}.npz", recognizer=galleries),
+        *expand("results/videos/{video}/check.json", video=VIDEOS),
+        f"results/runs/{THIS_DEVICE}/skipped.csv",
+        *get_run_outputs(THIS_DEVICE),
     ]

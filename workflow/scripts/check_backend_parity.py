@@ -1,11 +1,12 @@
 """Compare one detector or embedder backend with the TensorFlow reference."""
 
-from pathlib import Path
-
-from facebench.parity import backend_parity
 from facebench.workflow import rule_logging
 
-with rule_logging(snakemake):
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.parity import backend_parity
+
     backend_parity(
         role=snakemake.wildcards.role,
         backend=snakemake.wildcards.backend,

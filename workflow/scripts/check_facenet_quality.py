@@ -1,13 +1,14 @@
 """Check the reference FaceNet is the real model: val-vs-train identification and distances."""
 
-from pathlib import Path
-
-from facebench.errors import FacebenchError
-from facebench.fileio import write_json
-from facebench.parity import Reference, facenet_quality
 from facebench.workflow import rule_logging
 
-with rule_logging(snakemake):
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.errors import FacebenchError
+    from facebench.fileio import write_json
+    from facebench.parity import Reference, facenet_quality
+
     quality = facenet_quality(Reference.load(Path(snakemake.input.reference)))
     quality["min_accuracy"] = snakemake.params.min_accuracy
     quality["alignment"] = snakemake.params.alignment

@@ -1,13 +1,14 @@
 """Run the TensorFlow detector and FaceNet over the photos: the reference for parity."""
 
-from pathlib import Path
-
-from facebench.backends.registry import load_detector, load_embedder
-from facebench.parity import compute_reference
-from facebench.photos import list_photos
 from facebench.workflow import rule_logging
 
-with rule_logging(snakemake):
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.backends.registry import load_detector, load_embedder
+    from facebench.parity import compute_reference
+    from facebench.photos import list_photos
+
     models_dir, threads = Path(snakemake.params.models_dir), snakemake.threads
     photos = list_photos(Path(snakemake.input.faces), snakemake.params.max_photos_per_person)
     print(f"reference over {len(photos)} photos, alignment={snakemake.params.alignment}")

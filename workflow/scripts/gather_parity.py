@@ -1,11 +1,12 @@
 """One parity table over every backend; fails when a backend misses its threshold."""
 
-from pathlib import Path
-
-from facebench.parity import gather_parity
 from facebench.workflow import rule_logging
 
-with rule_logging(snakemake):
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.parity import gather_parity
+
     gather_parity(
         [Path(p) for p in snakemake.input.rows],
         snakemake.params.parity,

@@ -1,0 +1,143 @@
+"""One benchmark run: a (device, detector, recognizer, video) configuration, every frame
+logged to frames.csv / faces.csv with the run's metadata in run.json."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facebench.backends.registry import DETECTORS, EMBEDDERS, load_detector, load_embedder
+from facebench.errors import FacebenchError
+from facebench.fileio import atomic_path, write_json
+from facebench.gallery import Gallery
+from facebench.models.layout import FACENET, MTCNN_NETS, model_file
+from facebench.pipeline import FacePipeline
+from facebench.runinfo import busy_warning, collect_run_metadata, host_load
+from facebench.runner import run_frames
+from facebench.schemas import validate_records, validate_table
+from facebench.sensors import Sampler, default_sensors, per_frame, sensor_report
+from facebench.videos.reader import open_reader
+
+SAMPLER_PERIOD_S = 0.010
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that defines one run (recorded verbatim in run.json)."""
+
+    device: str
+    detector: str
+    recognizer: str
+    video: Path
+    models_dir: Path
+    gallery: Path
+    warmup_frames: int = 10
+    threads: int = os.cpu_count() or 1
+    batching: str = "per_face"
+    alignment: str = "crop"
+    reader: str = "opencv"
+
+
+def _model_files(config: RunConfig) -> dict[str, Path]:
+    det, rec = DETECTORS[config.detector], EMBEDDERS[config.recognizer]
+    files = {
+        f"detector/{n}": model_file(config.models_dir, det.framework, n, det.precision)
+        for n in MTCNN_NETS
+    }
+    files["recognizer/facenet"] = model_file(
+        config.models_dir, rec.framework, FACENET, rec.precision
+    )
+    files["gallery"] = config.gallery
+    return files
+
+
+def _write_outputs(out_dir: Path, frames: pd.DataFrame, faces: pd.DataFrame, meta: dict) -> None:
+    """frames.csv, faces.csv, then run.json, each complete or absent (killed runs leave none)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with contextlib.ExitStack() as stack:
+        frames_tmp = stack.enter_context(atomic_path(out_dir / "frames.csv"))
+        faces_tmp = stack.enter_context(atomic_path(out_dir / "faces.csv"))
+        frames.to_csv(frames_tmp, index=False, float_format="%.9g")
+        faces.to_csv(faces_tmp, index=False, float_format="%.6g")
+    write_json(out_dir / "run.json", meta)
+
+
+def summarize(frames: pd.DataFrame) -> dict:
+    """FPS and phase percentiles over measured (non-warm-up) frames."""
+    measured = frames[~frames.is_warmup]
+    summary = {"frames": len(frames), "measured_frames": len(measured)}
+    if not len(measured):
+        return summary
+    total = measured.t_total_s
+    summary["fps"] = float(len(measured) / total.sum())
+    for column in ("t_total_s", "t_read_s", "t_detect_s", "t_embed_s", "t_unattributed_s"):
+        q = np.percentile(measured[column], [50, 90, 99])
+        summary[column] = {"p50": q[0], "p90": q[1], "p99": q[2], "mean": measured[column].mean()}
+    summary["unattributed_share_p50"] = float((measured.t_unattributed_s / total).median())
+    summary["faces_per_frame"] = float(measured.n_faces.mean())
+    return summary
+
+
+def run_benchmark(config: RunConfig, out_dir: Path) -> dict:
+    """Load, run every frame with the sensor sampler on, write the three outputs."""
+    for path in (config.video, config.gallery):
+        if not Path(path).is_file():
+            raise FacebenchError(f"{path}: no such file")
+    started = datetime.now(UTC).isoformat()
+    if warning := busy_warning():
+        print(f"warning: {warning}", file=sys.stderr)
+    load_before = host_load()
+    t0 = time.perf_counter()
+    detector = load_detector(config.detector, config.models_dir, config.threads)
+    embedder = load_embedder(config.recognizer, config.models_dir, config.threads)
+    gallery = Gallery.load(config.gallery)
+    load_s = time.perf_counter() - t0
+    pipeline = FacePipeline(detector, embedder, gallery, config.alignment, config.batching)
+    sensors = default_sensors()
+    with (
+        open_reader(config.video, config.reader) as reader,
+        Sampler(sensors, SAMPLER_PERIOD_S) as s,
+    ):
+        log = run_frames(reader, pipeline, config.warmup_frames)
+    if not len(log.frames):
+        raise FacebenchError(f"{config.video}: no frame could be read")
+    sensed = per_frame(s.samples(), log.bounds_ns)
+    frames = pd.concat([log.frames, sensed.drop(columns="n_samples")], axis=1)
+    summary = summarize(frames)
+    meta = collect_run_metadata(_model_files(config), extra={})
+    meta.update(
+        config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
+        started_utc=started,
+        finished_utc=datetime.now(UTC).isoformat(),
+        host_load_at_start=load_before,
+        busy_warning=busy_warning(),
+        detector_backend=detector.info,
+        recognizer_backend=embedder.info,
+        video_fps=reader.fps,
+        warmup_frames=config.warmup_frames,
+        cold_start={"model_load_s": load_s, "first_frame_s": float(frames.t_total_s.iloc[0])},
+        sensors=sensor_report(sensors),
+        sensor_methods=sensed.attrs["method"],
+        sampler={
+            "period_s": SAMPLER_PERIOD_S,
+            "thread_cpu_s": s.thread_cpu_s,
+            "elapsed_s": s.elapsed_s,
+            "read_errors": s.read_errors,
+        },
+        gallery_threshold_l2=gallery.threshold_l2,
+        summary=summary,
+    )
+    validate_table(frames, "frames", f"{out_dir}/frames.csv")
+    validate_table(log.faces, "faces", f"{out_dir}/faces.csv")
+    validate_records([json.loads(json.dumps(meta, default=str))], "run", f"{out_dir}/run.json")
+    _write_outputs(out_dir, frames, log.faces, meta)
+    return summary

@@ -1,0 +1,190 @@
+"""The master video at each benchmark resolution (real ffmpeg), its probe, and its ground truth.
+
+One transform (``fit_transform``) both builds the ffmpeg filter and moves the ground-truth boxes,
+so boxes and pixels cannot disagree.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import imageio_ffmpeg
+import numpy as np
+import pandas as pd
+
+from facebench.errors import FacebenchError
+from facebench.fileio import atomic_path, sha256_file
+from facebench.videos.generate import (
+    BOX_COLUMNS,
+    GROUNDTRUTH_COLUMNS,
+    MIN_DETECTABLE_PX,
+    complete_groundtruth,
+)
+from facebench.videos.reader import decoded_frames, open_video_stream, stream_fps
+
+FITS = ("pad", "crop")
+MIN_VISIBLE_PX = 1.0  # a face cropped to a thinner sliver than this has left the frame
+Transform = tuple[float, float, float, float]  # scale_x, scale_y, offset_x, offset_y
+
+
+def probe_video(path: Path) -> dict:
+    """Codec, size, fps, decoded frame count, bitrate, duration and sha256 of a video file."""
+    path = Path(path)
+    container, stream = open_video_stream(path)
+    with container:
+        fps = stream_fps(stream, path)
+        stated_frames = stream.frames
+        frame_count = sum(1 for _ in decoded_frames(container, stream, path))
+        info = {
+            "codec": stream.codec_context.name,
+            "width": stream.codec_context.width,
+            "height": stream.codec_context.height,
+            "bitrate_bps": int(stream.bit_rate or container.bit_rate or 0),
+        }
+    if frame_count == 0:
+        raise FacebenchError(f"{path}: no decodable frames")
+    if frame_count < stated_frames:
+        raise FacebenchError(f"{path}: truncated, decoded {frame_count} of {stated_frames} frames")
+    return {
+        "path": str(path),
+        **info,
+        "fps": fps,
+        "frame_count": frame_count,
+        "duration_s": frame_count / fps,
+        "sha256": sha256_file(path),
+    }
+
+
+def check_resolutions(probes: dict[str, dict]) -> None:
+    """All versions of one video (probe_video results by resolution name) have the same frame
+    count and fps, else FacebenchError listing each file's value."""
+    for key in ("frame_count", "fps"):
+        values = {probe["path"]: probe[key] for probe in probes.values()}
+        if len(set(values.values())) > 1:
+            listing = ", ".join(f"{path}: {value}" for path, value in values.items())
+            raise FacebenchError(f"{key} differs between resolutions ({listing})")
+
+
+def _even(value: float) -> int:
+    """The nearest even integer >= 2 (yuv420p wants even sizes and offsets)."""
+    return max(2, 2 * round(value / 2))
+
+
+def fit_transform(src_w: int, src_h: int, dst_w: int, dst_h: int, fit: str) -> Transform:
+    """(scale_x, scale_y, offset_x, offset_y) taking source pixels to destination pixels.
+
+    ``pad`` scales the whole source into the destination (black bars, every face kept); ``crop``
+    fills the destination and cuts the overhang. Scaled sizes and offsets are even, so the two
+    scales may differ by a fraction of a percent; they are exact for the pixels ffmpeg makes.
+    """
+    if fit not in FITS:
+        raise FacebenchError(f"unknown fit {fit!r}; known: {', '.join(FITS)}")
+    scale = (min if fit == "pad" else max)(dst_w / src_w, dst_h / src_h)
+    scaled_w, scaled_h = _even(src_w * scale), _even(src_h * scale)
+    offset_x = 2 * int((dst_w - scaled_w) / 4)  # halved, rounded towards zero to even
+    offset_y = 2 * int((dst_h - scaled_h) / 4)
+    return scaled_w / src_w, scaled_h / src_h, float(offset_x), float(offset_y)
+
+
+def _ffmpeg_filter(
+    src_w: int, src_h: int, dst_w: int, dst_h: int, transform: Transform, fit: str
+) -> str:
+    """The ``-vf`` chain doing ``transform``: scale, then pad (offsets >= 0) or crop (<= 0)."""
+    scale_x, scale_y, offset_x, offset_y = transform
+    scaled = f"scale={round(src_w * scale_x)}:{round(src_h * scale_y)}:flags=bicubic,setsar=1"
+    if fit == "pad":
+        return f"{scaled},pad={dst_w}:{dst_h}:{offset_x:.0f}:{offset_y:.0f}:color=black"
+    return f"{scaled},crop={dst_w}:{dst_h}:{-offset_x:.0f}:{-offset_y:.0f}"
+
+
+def transcode(
+    master_mp4: Path,
+    out_mp4: Path,
+    width: int,
+    height: int,
+    fit: str = "pad",
+    crf: int = 23,
+    ffmpeg: str | None = None,
+) -> Transform:
+    """Re-encode ``master_mp4`` to width x height H.264 yuv420p at ``crf``, same frames and fps,
+    with ffmpeg (imageio-ffmpeg's unless a path is given). Returns the box transform used."""
+    master_mp4, out_mp4 = Path(master_mp4), Path(out_mp4)
+    container, stream = open_video_stream(master_mp4)
+    with container:
+        src_w, src_h = stream.codec_context.width, stream.codec_context.height
+    transform = fit_transform(src_w, src_h, width, height, fit)
+    with atomic_path(out_mp4) as tmp:
+        command = [
+            ffmpeg or imageio_ffmpeg.get_ffmpeg_exe(),
+            "-nostdin",
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(master_mp4),
+            "-map",
+            "0:v:0",
+            "-vf",
+            _ffmpeg_filter(src_w, src_h, width, height, transform, fit),
+            "-fps_mode",
+            "passthrough",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-crf",
+            str(crf),
+            str(tmp),
+        ]
+        try:
+            result = subprocess.run(command, capture_output=True, text=True)
+        except OSError as error:
+            raise FacebenchError(f"{out_mp4}: cannot run ffmpeg ({error})") from error
+        if result.returncode != 0:
+            detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+            raise FacebenchError(f"{out_mp4}: ffmpeg failed on {master_mp4} ({detail})")
+    return transform
+
+
+def scale_groundtruth(
+    groundtruth: pd.DataFrame,
+    transform: Transform,
+    dst_w: int,
+    dst_h: int,
+    min_detectable_px: float = MIN_DETECTABLE_PX,
+) -> pd.DataFrame:
+    """The ground truth in the transcoded video's pixels: boxes moved by ``transform`` and
+    clipped to the frame (faces with under 1 px left are dropped, leaving a frame's explicit
+    empty row if none is left); min_side_px and detectable recomputed."""
+    scale_x, scale_y, offset_x, offset_y = transform
+    faces = groundtruth[groundtruth["identity"] != ""]
+    x1 = np.clip(faces["x"] * scale_x + offset_x, 0, dst_w)
+    y1 = np.clip(faces["y"] * scale_y + offset_y, 0, dst_h)
+    x2 = np.clip((faces["x"] + faces["w"]) * scale_x + offset_x, 0, dst_w)
+    y2 = np.clip((faces["y"] + faces["h"]) * scale_y + offset_y, 0, dst_h)
+    moved = faces[["frame", "identity"]].assign(x=x1, y=y1, w=x2 - x1, h=y2 - y1)
+    visible = moved[(moved["w"] >= MIN_VISIBLE_PX) & (moved["h"] >= MIN_VISIBLE_PX)]
+    return complete_groundtruth(visible, groundtruth["frame"].unique(), min_detectable_px)
+
+
+def validate_groundtruth(groundtruth: pd.DataFrame, frame_count: int, path: Path) -> None:
+    """FacebenchError naming ``path`` unless the columns are there, every frame index is in
+    [0, frame_count) and every frame has at least one row."""
+    if missing := [c for c in GROUNDTRUTH_COLUMNS if c not in groundtruth]:
+        raise FacebenchError(f"{path}: ground truth lacks columns {', '.join(missing)}")
+    if not pd.api.types.is_integer_dtype(groundtruth["frame"]):
+        raise FacebenchError(f"{path}: ground-truth frame indices are not all integers")
+    frames = groundtruth["frame"].to_numpy()
+    if outside := sorted({int(f) for f in frames if not 0 <= f < frame_count}):
+        raise FacebenchError(
+            f"{path}: frame indices outside the video's [0, {frame_count}): {outside[:5]}"
+        )
+    if missing_frames := sorted(set(range(frame_count)) - {int(f) for f in frames}):
+        raise FacebenchError(
+            f"{path}: {len(missing_frames)} of {frame_count} frames have no row "
+            f"(first: {missing_frames[0]})"
+        )
+    if groundtruth[BOX_COLUMNS].isna().any(axis=1).ne(groundtruth["identity"] == "").any():
+        raise FacebenchError(f"{path}: face rows need a box, no-face rows an empty box")

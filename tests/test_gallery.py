@@ -1,0 +1,60 @@
+"""Gallery enrolment, threshold choice and open-set identification."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from facebench.errors import FacebenchError
+from facebench.faces import l2_normalize
+from facebench.gallery import UNKNOWN, Gallery, choose_threshold
+
+
+def test_workflow_galleries_identify_val_photos(workflow_dir):
+    galleries = sorted((workflow_dir / "resources" / "gallery").glob("*.npz"))
+    assert {g.stem for g in galleries} >= {"tf", "onnx", "tflite", "openvino"}
+    for path in galleries:
+        metadata = json.loads(path.with_suffix(".json").read_text())
+        print(
+            f"{path.stem}: val open-set accuracy {metadata['val_open_set_accuracy']:.3f}, "
+            f"threshold {metadata['threshold_l2']:.3f}"
+        )
+        assert metadata["val_open_set_accuracy"] >= 0.9
+        assert metadata["unknown_people"] == ["mindy_kaling"]
+        assert "mindy_kaling" not in metadata["enrolled_people"]
+        gallery = Gallery.load(path)
+        assert "mindy_kaling" not in set(gallery.names)
+        np.testing.assert_allclose(np.linalg.norm(gallery.embeddings, axis=1), 1, atol=1e-5)
+
+
+def test_identify_rejects_faces_beyond_threshold():
+    rng = np.random.default_rng(0)
+    enrolled = l2_normalize(rng.standard_normal((3, 128)))
+    gallery = Gallery(np.array(["a", "b", "c"]), enrolled, threshold_l2=0.5)
+    near_b = l2_normalize(enrolled[1:2] + 0.01 * rng.standard_normal((1, 128)))
+    stranger = l2_normalize(rng.standard_normal((1, 128)))
+    names, distances = gallery.identify(np.concatenate([near_b, stranger]))
+    assert list(names) == ["b", UNKNOWN]
+    assert distances[0] < 0.5 < distances[1]
+    assert gallery.identify(np.zeros((0, 128)))[0].shape == (0,)
+
+
+def test_threshold_separates_known_from_unknown():
+    distances = np.array([0.6, 0.7, 0.8, 1.3, 1.4])
+    nearest = np.array(["a", "b", "a", "a", "b"])
+    truth = np.array(["a", "b", "a", UNKNOWN, UNKNOWN])
+    threshold, accuracy = choose_threshold(distances, nearest, truth)
+    assert 0.8 < threshold < 1.3 and accuracy == 1.0
+
+
+def test_gallery_round_trip_and_bad_file(tmp_path):
+    gallery = Gallery(np.array(["a"]), l2_normalize(np.ones((1, 128))), 1.0, {"alignment": "crop"})
+    gallery.save(tmp_path / "g.npz")
+    loaded = Gallery.load(tmp_path / "g.npz")
+    assert loaded.threshold_l2 == 1.0 and loaded.metadata["alignment"] == "crop"
+    (tmp_path / "bad.npz").write_text("x")
+    (tmp_path / "bad.json").write_text("{}")
+    with pytest.raises(FacebenchError, match=r"bad\.npz: not a facebench gallery"):
+        Gallery.load(tmp_path / "bad.npz")

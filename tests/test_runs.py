@@ -1,0 +1,189 @@
+"""The per-frame benchmark runner: outputs, schemas, warm-up, sensors, kills, serialisation."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+from conftest import REPO_ROOT, snakemake
+
+from facebench.errors import FacebenchError
+from facebench.run import summarize
+from facebench.schemas import validate_records, validate_table
+
+CLI = str(Path(sys.executable).parent / "facebench")
+
+
+@pytest.fixture(scope="module")
+def run_dirs(workflow_dir) -> list[Path]:
+    dirs = sorted(p.parent for p in (workflow_dir / "results" / "runs").rglob("run.json"))
+    assert dirs, "the CI workflow produced no run"
+    return dirs
+
+
+def test_every_run_has_valid_outputs(run_dirs, workflow_dir):
+    config = yaml.safe_load((workflow_dir / "config.yaml").read_text())
+    local = config["runs"]["devices"]["local"]
+    expected = len(local["detectors"]) * len(local["recognizers"]) * 2 * 3
+    assert len(run_dirs) == expected
+    for run_dir in run_dirs:
+        frames = pd.read_csv(run_dir / "frames.csv")
+        faces = pd.read_csv(run_dir / "faces.csv", keep_default_na=False, na_values=[""])
+        meta = json.loads((run_dir / "run.json").read_text())
+        validate_table(frames, "frames", str(run_dir))
+        validate_table(faces, "faces", str(run_dir))
+        validate_records([meta], "run", str(run_dir))
+        assert frames.frame.tolist() == list(range(len(frames)))
+        assert faces.groupby("frame").size().reindex(frames.frame, fill_value=0).tolist() == (
+            frames.n_faces.tolist()
+        )
+        print(run_dir.relative_to(workflow_dir), f"{meta['summary'].get('fps', 0):.2f} FPS")
+
+
+def test_warmup_frames_are_flagged_and_excluded(run_dirs):
+    frames = pd.read_csv(run_dirs[0] / "frames.csv")
+    meta = json.loads((run_dirs[0] / "run.json").read_text())
+    warmup = meta["warmup_frames"]
+    assert frames.is_warmup.tolist() == [i < warmup for i in range(len(frames))]
+    summary = summarize(frames)
+    assert summary["measured_frames"] == len(frames) - warmup
+    measured = frames[~frames.is_warmup]
+    assert summary["fps"] == pytest.approx(len(measured) / measured.t_total_s.sum())
+    assert summary["unattributed_share_p50"] < 0.01
+
+
+def test_unavailable_sensors_are_reported_not_measured(run_dirs):
+    meta = json.loads((run_dirs[0] / "run.json").read_text())
+    frames = pd.read_csv(run_dirs[0] / "frames.csv")
+    assert frames.rss_mb.notna().all() and (frames.rss_mb > 0).all()
+    for quantity in ("power_w", "energy_j", "gpu_mem_used_mb"):
+        if meta["sensors"][quantity].startswith("not measured: "):
+            assert frames[quantity].isna().all(), quantity
+        else:
+            pytest.skip(f"{quantity} is measured on this host: {meta['sensors'][quantity]}")
+
+
+def test_schema_rejects_a_bad_row():
+    bad = pd.DataFrame(
+        [
+            {
+                "frame": 0,
+                "x": 1.0,
+                "y": 1.0,
+                "w": -3.0,
+                "h": 2.0,
+                "score": 0.9,
+                "identity": "a",
+                "distance": 0.5,
+            }
+        ]
+    )
+    with pytest.raises(FacebenchError, match=r"faces\.csv: row 0 w: -3\.0 is less than"):
+        validate_table(bad, "faces", "faces.csv")
+
+
+def test_killed_run_leaves_no_outputs_then_reruns(workflow_dir, tmp_path):
+    video = workflow_dir / "resources" / "videos" / "video2" / "FHD.mp4"
+    gallery = workflow_dir / "resources" / "gallery" / "onnx.npz"
+    out = tmp_path / "run"
+    command = [
+        CLI,
+        "run",
+        "--device",
+        "local",
+        "--detector",
+        "onnx",
+        "--recognizer",
+        "onnx",
+        "--video",
+        str(video),
+        "--gallery",
+        str(gallery),
+        "--out",
+        str(out),
+        "--models-dir",
+        str(workflow_dir / "resources" / "models"),
+        "--warmup",
+        "2",
+    ]
+    process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
+    time.sleep(8)  # models loaded, frames in progress (a 30-frame FHD run takes longer)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert process.returncode == -signal.SIGKILL
+    assert not out.exists() or sorted(p.name for p in out.iterdir()) == []
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir()) == ["faces.csv", "frames.csv", "run.json"]
+
+
+def test_bad_run_inputs_are_one_line_errors(workflow_dir, tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_text("not a video")
+    gallery = workflow_dir / "resources" / "gallery" / "onnx.npz"
+    result = subprocess.run(
+        [
+            CLI,
+            "run",
+            "--device",
+            "local",
+            "--detector",
+            "onnx",
+            "--recognizer",
+            "onnx",
+            "--video",
+            str(junk),
+            "--gallery",
+            str(gallery),
+            "--out",
+            str(tmp_path / "o"),
+            "--models-dir",
+            str(workflow_dir / "resources" / "models"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith(f"facebench: error: {junk}")
+    assert not (tmp_path / "o" / "frames.csv").exists()
+    unknown = subprocess.run(
+        [
+            CLI,
+            "run",
+            "--device",
+            "local",
+            "--detector",
+            "caffe",
+            "--recognizer",
+            "onnx",
+            "--video",
+            str(junk),
+            "--out",
+            "x",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert unknown.returncode == 2 and "invalid choice: 'caffe'" in unknown.stderr
+
+
+def test_measurement_jobs_are_serialised(tmp_path):
+    profile = yaml.safe_load((REPO_ROOT / "workflow/profiles/default/config.yaml").read_text())
+    assert profile["resources"]["bench"] == 1
+    result = snakemake(
+        tmp_path, REPO_ROOT / "config" / "config.yaml", "--dry-run", "--forceall", timeout_s=300
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = result.stdout.split("\n\n")
+    runs = [job for job in jobs if "rule run_inference:" in job]
+    assert len(runs) == 36
+    assert all("bench=1" in job for job in runs)
+    others = [job for job in jobs if "rule " in job and "rule run_inference:" not in job]
+    assert others and all("bench=1" not in job for job in others)

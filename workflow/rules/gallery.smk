@@ -1,0 +1,20 @@
+rule enroll_gallery:
+    input:
+        faces=FACES_DIR,
+        detector=get_gallery_detector_models,
+        models=get_recognizer_models,
+    output:
+        gallery="resources/gallery/{recognizer}.npz",
+        metadata="resources/gallery/{recognizer}.json",
+    log:
+        "logs/gallery/{recognizer}.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        models_dir=get_models_dir,
+        detector=config["gallery"]["detector"],
+        unknown=config["gallery"]["unknown"],
+        alignment=config["alignment"],
+    script:
+        "../scripts/enroll_gallery.py"

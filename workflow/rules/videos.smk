@@ -1,0 +1,62 @@
+rule render_master:
+    input:
+        faces=FACES_DIR,
+        models=get_gallery_detector_models,
+    output:
+        video="resources/videos/{video}/master.mp4",
+        groundtruth="resources/videos/{video}/groundtruth.csv",
+    log:
+        "logs/videos/{video}/render_master.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        spec=get_video_spec,
+        models_dir=get_models_dir,
+        detector=config["gallery"]["detector"],
+        crf=config["videos"]["master_crf"],
+        min_detectable_px=config["videos"]["min_detectable_px"],
+    script:
+        "../scripts/render_master.py"
+
+
+rule transcode_video:
+    input:
+        video=get_master_video,
+        groundtruth=get_master_groundtruth,
+    output:
+        video="resources/videos/{video}/{res}.mp4",
+        probe="resources/videos/{video}/{res}.json",
+        groundtruth="resources/videos/{video}/{res}.groundtruth.csv",
+    log:
+        "logs/videos/{video}/transcode_{res}.log",
+    conda:
+        CONDA_ENV
+    threads: 2
+    params:
+        size=get_resolution_size,
+        fit=config["videos"]["fit"],
+        crf=config["videos"]["crf"],
+        ffmpeg=config["videos"]["ffmpeg"],
+        min_detectable_px=config["videos"]["min_detectable_px"],
+    script:
+        "../scripts/transcode_video.py"
+
+
+rule check_video:
+    input:
+        unpack(get_video_outputs),
+        models=get_gallery_detector_models,
+    output:
+        check="results/videos/{video}/check.json",
+    log:
+        "logs/videos/{video}/check.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    params:
+        models_dir=get_models_dir,
+        detector=config["gallery"]["detector"],
+        resolutions=list(RESOLUTIONS),
+    script:
+        "../scripts/check_video.py"

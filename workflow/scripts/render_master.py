@@ -1,0 +1,27 @@
+"""Render a generated test video (1920x1080 master) and its ground truth from val photos."""
+
+from facebench.workflow import rule_logging
+
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.backends.registry import load_detector
+    from facebench.photos import list_photos
+    from facebench.videos.generate import render_master, sprites_from_photos
+
+    spec = snakemake.params.spec
+    photos = [p for p in list_photos(Path(snakemake.input.faces)) if p.split == "val"]
+    detector = load_detector(
+        snakemake.params.detector, Path(snakemake.params.models_dir), snakemake.threads
+    )
+    groundtruth = render_master(
+        sprites_from_photos(photos, detector),
+        Path(snakemake.output.video),
+        Path(snakemake.output.groundtruth),
+        fps=spec["fps"],
+        duration_s=spec["duration_s"],
+        seed=spec["seed"],
+        quality_crf=snakemake.params.crf,
+        min_detectable_px=snakemake.params.min_detectable_px,
+    )
+    print(f"{groundtruth.frame.nunique()} frames, {(groundtruth.identity != '').sum()} faces")
