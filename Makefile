@@ -16,7 +16,8 @@ $(STAMP): envs/requirements.txt pyproject.toml
 setup: $(STAMP)
 
 run: setup
-	$(BIN)/snakemake --cores all $(PROFILE)
+	@start=$$(date +%s); $(BIN)/snakemake --cores all $(PROFILE) && \
+	echo "make run: workflow took $$(( $$(date +%s) - start )) s"
 
 report: setup
 	$(BIN)/snakemake --cores 1 $(PROFILE) --report report.html

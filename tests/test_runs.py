@@ -70,6 +70,14 @@ def test_unavailable_sensors_are_reported_not_measured(run_dirs):
             pytest.skip(f"{quantity} is measured on this host: {meta['sensors'][quantity]}")
 
 
+def test_sampler_overhead_is_measured(workflow_dir):
+    path = workflow_dir / "results" / "runs" / "local" / "sampler_overhead.json"
+    overhead = json.loads(path.read_text())
+    print(overhead)
+    assert overhead["calls_per_s_without"] > 0 and overhead["calls_per_s_with"] > 0
+    assert 50 < overhead["samples_per_s"] <= 110
+
+
 def test_schema_rejects_a_bad_row():
     bad = pd.DataFrame(
         [
@@ -89,30 +97,18 @@ def test_schema_rejects_a_bad_row():
         validate_table(bad, "faces", "faces.csv")
 
 
+def run_command(workflow_dir: Path, video: Path, out: Path, *extra: str) -> list[str]:
+    """``facebench run`` of onnx/onnx on ``video`` with the CI run's models and gallery."""
+    resources = workflow_dir / "resources"
+    return [CLI, "run", "--device", "local", "--detector", "onnx", "--recognizer", "onnx",
+            "--video", str(video), "--gallery", str(resources / "gallery" / "onnx.npz"),
+            "--out", str(out), "--models-dir", str(resources / "models"), *extra]  # fmt: skip
+
+
 def test_killed_run_leaves_no_outputs_then_reruns(workflow_dir, tmp_path):
     video = workflow_dir / "resources" / "videos" / "video2" / "FHD.mp4"
-    gallery = workflow_dir / "resources" / "gallery" / "onnx.npz"
     out = tmp_path / "run"
-    command = [
-        CLI,
-        "run",
-        "--device",
-        "local",
-        "--detector",
-        "onnx",
-        "--recognizer",
-        "onnx",
-        "--video",
-        str(video),
-        "--gallery",
-        str(gallery),
-        "--out",
-        str(out),
-        "--models-dir",
-        str(workflow_dir / "resources" / "models"),
-        "--warmup",
-        "2",
-    ]
+    command = run_command(workflow_dir, video, out, "--warmup", "2")
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
     time.sleep(8)  # models loaded, frames in progress (a 30-frame FHD run takes longer)
     process.send_signal(signal.SIGKILL)
@@ -127,50 +123,13 @@ def test_killed_run_leaves_no_outputs_then_reruns(workflow_dir, tmp_path):
 def test_bad_run_inputs_are_one_line_errors(workflow_dir, tmp_path):
     junk = tmp_path / "junk.mp4"
     junk.write_text("not a video")
-    gallery = workflow_dir / "resources" / "gallery" / "onnx.npz"
-    result = subprocess.run(
-        [
-            CLI,
-            "run",
-            "--device",
-            "local",
-            "--detector",
-            "onnx",
-            "--recognizer",
-            "onnx",
-            "--video",
-            str(junk),
-            "--gallery",
-            str(gallery),
-            "--out",
-            str(tmp_path / "o"),
-            "--models-dir",
-            str(workflow_dir / "resources" / "models"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    command = run_command(workflow_dir, junk, tmp_path / "o")
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines()[-1].startswith(f"facebench: error: {junk}")
     assert not (tmp_path / "o" / "frames.csv").exists()
-    unknown = subprocess.run(
-        [
-            CLI,
-            "run",
-            "--device",
-            "local",
-            "--detector",
-            "caffe",
-            "--recognizer",
-            "onnx",
-            "--video",
-            str(junk),
-            "--out",
-            "x",
-        ],
-        capture_output=True,
-        text=True,
-    )
+    command[command.index("--detector") + 1] = "caffe"
+    unknown = subprocess.run(command, capture_output=True, text=True)
     assert unknown.returncode == 2 and "invalid choice: 'caffe'" in unknown.stderr
 
 
@@ -185,5 +144,8 @@ def test_measurement_jobs_are_serialised(tmp_path):
     runs = [job for job in jobs if "rule run_inference:" in job]
     assert len(runs) == 36
     assert all("bench=1" in job for job in runs)
-    others = [job for job in jobs if "rule " in job and "rule run_inference:" not in job]
+    sampler = [job for job in jobs if "rule measure_sampler_overhead:" in job]
+    assert len(sampler) == 1 and "bench=1" in sampler[0]
+    measuring = ("rule run_inference:", "rule measure_sampler_overhead:")
+    others = [job for job in jobs if "rule " in job and not any(m in job for m in measuring)]
     assert others and all("bench=1" not in job for job in others)

@@ -41,7 +41,8 @@ class RunConfig:
     models_dir: Path
     gallery: Path
     warmup_frames: int = 10
-    threads: int = os.cpu_count() or 1
+    detector_threads: int = os.cpu_count() or 1
+    recognizer_threads: int = os.cpu_count() or 1
     batching: str = "per_face"
     alignment: str = "crop"
     reader: str = "opencv"
@@ -97,8 +98,8 @@ def run_benchmark(config: RunConfig, out_dir: Path) -> dict:
         print(f"warning: {warning}", file=sys.stderr)
     load_before = host_load()
     t0 = time.perf_counter()
-    detector = load_detector(config.detector, config.models_dir, config.threads)
-    embedder = load_embedder(config.recognizer, config.models_dir, config.threads)
+    detector = load_detector(config.detector, config.models_dir, config.detector_threads)
+    embedder = load_embedder(config.recognizer, config.models_dir, config.recognizer_threads)
     gallery = Gallery.load(config.gallery)
     load_s = time.perf_counter() - t0
     pipeline = FacePipeline(detector, embedder, gallery, config.alignment, config.batching)

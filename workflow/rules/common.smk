@@ -211,5 +211,6 @@ def get_final_output():
         *expand("resources/gallery/{recognizer}.npz", recognizer=galleries),
         *expand("results/videos/{video}/check.json", video=VIDEOS),
         f"results/runs/{THIS_DEVICE}/skipped.csv",
+        f"results/runs/{THIS_DEVICE}/sampler_overhead.json",
         *get_run_outputs(THIS_DEVICE),
     ]

@@ -37,3 +37,24 @@ rule list_skipped_runs:
         matrix=get_run_matrix,
     script:
         "../scripts/list_skipped_runs.py"
+
+
+rule measure_sampler_overhead:
+    input:
+        video=f"resources/videos/{VIDEOS[0]}/{list(RESOLUTIONS)[-1]}.mp4",
+        models=get_gallery_detector_models,
+    output:
+        overhead="results/runs/{device}/sampler_overhead.json",
+    log:
+        "logs/runs/{device}/sampler_overhead.log",
+    conda:
+        CONDA_ENV
+    threads: workflow.cores
+    resources:
+        bench=1,
+    params:
+        models_dir=get_models_dir,
+        detector=config["gallery"]["detector"],
+        seconds=config["runs"].get("sampler_check_s", 20),
+    script:
+        "../scripts/measure_sampler_overhead.py"

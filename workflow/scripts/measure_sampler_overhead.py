@@ -1,0 +1,21 @@
+"""The 10 ms sensor sampler's own cost: detection frames/s with and without it running."""
+
+from facebench.workflow import rule_logging
+
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.backends.registry import load_detector
+    from facebench.fileio import write_json
+    from facebench.sensors import sampler_overhead
+    from facebench.videos.reader import open_reader
+
+    with open_reader(Path(snakemake.input.video)) as reader:
+        frame = next(iter(reader))
+    detector = load_detector(
+        snakemake.params.detector, Path(snakemake.params.models_dir), snakemake.threads
+    )
+    overhead = sampler_overhead(lambda: detector.detect(frame), snakemake.params.seconds)
+    overhead.update(workload=f"{snakemake.params.detector} MTCNN on {snakemake.input.video}")
+    print(overhead)
+    write_json(Path(snakemake.output.overhead), overhead)
