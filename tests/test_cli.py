@@ -29,7 +29,7 @@ def test_backends_lists_every_backend_with_reasons():
     assert len(rows) == 12
 
 
-def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir):
+def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir, workflow_dir):
     result = run_bench(
         models_dir,
         faces_dir,
@@ -38,10 +38,12 @@ def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir):
         embedders=["onnx"],
         min_seconds=0.05,
         min_calls=3,
+        videos_dir=workflow_dir / "resources" / "videos",
     )
     kinds = {(r["kind"], r["backend"], r["input"]) for r in result["rows"]}
     assert ("embed", "onnx", "batch8") in kinds and ("embed", "keras-predict", "batch1") in kinds
     assert ("detect", "onnx", "FHD") in kinds and ("detect", "mtcnn-package", "480") in kinds
+    assert ("read", "opencv", "HD") in kinds and ("read", "pyav", "FHD") in kinds
     for row in result["rows"]:
         assert row["n_calls"] >= 3 and row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
         assert row["init_s"] >= 0 and row["first_call_s"] > 0

@@ -23,6 +23,7 @@ from facebench.faces import extract_faces, prewhiten
 from facebench.measure import peak_rss_mb, time_calls, timed_init
 from facebench.models.layout import FACENET, model_file
 from facebench.photos import list_photos, photo_collage, read_rgb
+from facebench.videos.reader import READERS, open_reader
 
 FACENET_GFLOP = 2.834  # multiply-adds x 2 of all convolutions, from the ONNX graph
 RESOLUTIONS = {"480": (720, 480), "HD": (1280, 720), "FHD": (1920, 1080)}
@@ -138,6 +139,35 @@ def bench_mtcnn_package(frames, min_seconds, min_calls) -> list[dict]:
     )
 
 
+def _looping_reader(path: Path, kind: str) -> Callable[[], np.ndarray]:
+    """A call returning the video's next RGB frame, reopening it at the end (that reopen is
+    inside one call: it shows in the tail percentiles, not the median)."""
+    state = {}
+
+    def next_frame() -> np.ndarray:
+        frame = next(state["frames"], None) if state else None
+        if frame is None:
+            if state:
+                state["reader"].close()
+            state["reader"] = open_reader(path, kind)
+            state["frames"] = iter(state["reader"])
+            frame = next(state["frames"])
+        return frame
+
+    return next_frame
+
+
+def bench_readers(videos: dict[str, Path], min_seconds, min_calls) -> list[dict]:
+    """Per-frame read (decode + RGB conversion) latency of each frame reader."""
+    rows = []
+    for kind in READERS:
+        for size, path in videos.items():
+            latency, _ = time_calls(_looping_reader(path, kind), 0.0, min_seconds, min_calls)
+            rows.append(_row("read", kind, size, latency))
+            _log(f"read {kind:14s} {size:4s}: p50 {latency.p50_ms:8.2f} ms ({path})")
+    return rows
+
+
 def speedups(rows: list[dict]) -> dict:
     """The issue's targets: fastest detector vs the package at FHD, embedder vs Keras predict."""
 
@@ -181,8 +211,10 @@ def run_bench(
     min_seconds: float,
     min_calls: int,
     baselines: bool = True,
+    videos_dir: Path | None = None,
 ) -> dict:
-    """Every requested backend that runs here, plus baselines; skipped ones with their reason."""
+    """Every requested backend that runs here, plus baselines; skipped ones with their reason.
+    Frame readers are timed on ``videos_dir/<first video>/<res>.mp4`` where those exist."""
     skipped = {
         f"{role}:{n}": reason
         for role, table, names in (
@@ -201,6 +233,12 @@ def run_bench(
     faces = real_faces(faces_dir, models_dir, max(EMBED_BATCHES), threads)
     rows = bench_embedders(runnable_emb, models_dir, faces, threads, min_seconds, min_calls)
     rows += bench_detectors(runnable_det, models_dir, frames, threads, min_seconds, min_calls)
+    videos = {}
+    if videos_dir and (first := next(iter(sorted(Path(videos_dir).glob("*/"))), None)):
+        videos = {
+            size: first / f"{size}.mp4" for size in RESOLUTIONS if (first / f"{size}.mp4").exists()
+        }
+    rows += bench_readers(videos, min_seconds, min_calls)
     if baselines:
         rows += bench_keras_predict(models_dir, faces, min_seconds, min_calls)
         rows += bench_mtcnn_package(frames, min_seconds, min_calls)

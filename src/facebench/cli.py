@@ -32,7 +32,8 @@ def _print_bench(result: dict) -> None:
     )
     print(header)
     for r in result["rows"]:
-        extra = f"{r['gflops']:.1f} GFLOPS" if "gflops" in r else f"{r.get('faces', '')} faces"
+        extra = f"{r['gflops']:.1f} GFLOPS" if "gflops" in r else ""
+        extra = f"{r['faces']} faces" if "faces" in r else extra
         print(
             f"{r['kind']:7s} {r['backend']:14s} {r['input']:7s} {r['init_s']:7.2f} "
             f"{r['first_call_s']:8.3f} {r['n_calls']:6d} {r['p50_ms']:9.2f} {r['p90_ms']:9.2f} "
@@ -58,6 +59,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         args.min_seconds,
         args.min_calls,
         baselines=not args.no_baselines,
+        videos_dir=Path(args.videos_dir),
     )
     _print_bench(result)
     if args.json:
@@ -96,6 +98,9 @@ def parser() -> argparse.ArgumentParser:
     bench = commands.add_parser("bench", help="latency of every backend on real images")
     bench.add_argument("--models-dir", default="resources/models")
     bench.add_argument("--faces-dir", default="resources/faces")
+    bench.add_argument(
+        "--videos-dir", default="resources/videos", help="frame readers are timed on its videos"
+    )
     bench.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
     bench.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
     bench.add_argument("--embedders", nargs="+", default=list(EMBEDDERS), choices=list(EMBEDDERS))
