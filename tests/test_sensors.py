@@ -343,5 +343,5 @@ def test_run_metadata_has_every_key_and_model_checksums(tmp_path):
 def test_host_load_and_busy_warning():
     load = host_load()
     assert set(load) == {"load_1m", "load_5m", "load_15m"}
-    assert busy_warning(threshold_per_core=1e9) is None
-    assert "host busy" in busy_warning(threshold_per_core=-1.0)
+    assert busy_warning(threshold_percent=101, window_s=0.05) is None
+    assert "host busy" in busy_warning(threshold_percent=-1.0, window_s=0.05)

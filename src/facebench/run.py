@@ -94,8 +94,8 @@ def run_benchmark(config: RunConfig, out_dir: Path) -> dict:
         if not Path(path).is_file():
             raise FacebenchError(f"{path}: no such file")
     started = datetime.now(UTC).isoformat()
-    if warning := busy_warning():
-        print(f"warning: {warning}", file=sys.stderr)
+    if busy_at_start := busy_warning():
+        print(f"warning: {busy_at_start}", file=sys.stderr)
     load_before = host_load()
     t0 = time.perf_counter()
     detector = load_detector(config.detector, config.models_dir, config.detector_threads)
@@ -120,7 +120,7 @@ def run_benchmark(config: RunConfig, out_dir: Path) -> dict:
         started_utc=started,
         finished_utc=datetime.now(UTC).isoformat(),
         host_load_at_start=load_before,
-        busy_warning=busy_warning(),
+        busy_warning_at_start=busy_at_start,
         detector_backend=detector.info,
         recognizer_backend=embedder.info,
         video_fps=reader.fps,

@@ -160,13 +160,16 @@ def host_load() -> dict[str, float]:
     return {"load_1m": load_1m, "load_5m": load_5m, "load_15m": load_15m}
 
 
-def busy_warning(threshold_per_core: float = 0.5) -> str | None:
-    """A warning when the 1-minute load per logical core exceeds the threshold, else None."""
-    cores = psutil.cpu_count(logical=True) or 1
-    load_per_core = os.getloadavg()[0] / cores
-    if load_per_core <= threshold_per_core:
+def busy_warning(threshold_percent: float = 25.0, window_s: float = 0.5) -> str | None:
+    """A warning when other processes keep the CPUs busy, else None.
+
+    Measured as system-wide CPU use over ``window_s`` while this process waits: the load
+    average would count the previous benchmark run, which ended a moment ago."""
+    busy_percent = psutil.cpu_percent(interval=window_s)
+    if busy_percent <= threshold_percent:
         return None
+    cores = psutil.cpu_count(logical=True) or 1
     return (
-        f"host busy: 1-min load {load_per_core * cores:.2f} on {cores} cores "
-        f"({load_per_core:.2f} per core > {threshold_per_core}); timings may be inflated"
+        f"host busy: {busy_percent:.0f} % of {cores} cores used by other processes over "
+        f"{window_s} s (> {threshold_percent} %); timings may be inflated"
     )

@@ -40,3 +40,22 @@ class Embedder(Protocol):
     """FaceNet in one framework: prewhitened (N, 160, 160, 3) float32 -> (N, 128) L2-normalised."""
 
     def embed(self, faces: np.ndarray) -> np.ndarray: ...
+
+
+class CallableNets:
+    """MtcnnNets from three callables that each return the net's outputs in Keras order."""
+
+    def __init__(self, pnet, rnet, onet, info: dict) -> None:
+        self._pnet, self._rnet, self._onet, self.info = pnet, rnet, onet, info
+
+    def pnet(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        reg, prob = self._pnet(image)
+        return reg, prob
+
+    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        reg, prob = self._rnet(crops)
+        return reg, prob
+
+    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        reg, landmarks, prob = self._onet(crops)
+        return reg, landmarks, prob

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facebench.backends.base import Embedder
+from facebench.backends.base import CallableNets, Embedder
 from facebench.errors import FacebenchError
 from facebench.faces import l2_normalize
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file
@@ -112,25 +112,6 @@ def load_embedder(name: str, models_dir: Path, threads: int) -> NormalizedEmbedd
     return NormalizedEmbedder(inner, spec, path)
 
 
-class CallableNets:
-    """MtcnnNets from three callables that each return the net's outputs in Keras order."""
-
-    def __init__(self, pnet, rnet, onet, info: dict) -> None:
-        self._pnet, self._rnet, self._onet, self.info = pnet, rnet, onet, info
-
-    def pnet(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._pnet(image)
-        return reg, prob
-
-    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        reg, prob = self._rnet(crops)
-        return reg, prob
-
-    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        reg, landmarks, prob = self._onet(crops)
-        return reg, landmarks, prob
-
-
 def load_mtcnn_nets(name: str, models_dir: Path, threads: int):
     """The three MTCNN nets of detector backend ``name`` (see DETECTORS)."""
     spec = _spec(DETECTORS, name, "detector")
@@ -143,9 +124,7 @@ def load_mtcnn_nets(name: str, models_dir: Path, threads: int):
         from facebench.models.mtcnn_nets import KerasMtcnnNets
 
         configure_threads(threads)
-        nets = KerasMtcnnNets({n: load_keras(p) for n, p in zip(MTCNN_NETS, paths, strict=True)})
-        nets.info = {"framework": "tensorflow", "precision": "fp32"}
-        return nets
+        return KerasMtcnnNets({n: load_keras(p) for n, p in zip(MTCNN_NETS, paths, strict=True)})
     if spec.framework == "tflite":
         from facebench.backends.tflite import TfliteModel as Model
 

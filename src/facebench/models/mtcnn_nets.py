@@ -7,8 +7,7 @@ package's own loader. Outputs follow :class:`facebench.backends.base.MtcnnNets`.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import keras
@@ -16,7 +15,9 @@ import numpy as np
 import tensorflow as tf
 from mtcnn.utils.tensorflow import load_weights
 
+from facebench.backends.base import CallableNets
 from facebench.errors import FacebenchError
+from facebench.fileio import atomic_path
 
 NET_NAMES = ("pnet", "rnet", "onet")
 NET_INPUT_SHAPES: dict[str, tuple[int | None, int | None, int]] = {
@@ -132,11 +133,9 @@ def save_mtcnn_nets(out_dir: Path) -> dict[str, Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for net, model in build_mtcnn_nets().items():
-        path = out_dir / f"{net}.keras"
-        partial = out_dir / f".{net}.partial.keras"  # Keras insists on the .keras suffix
-        model.save(partial)
-        os.replace(partial, path)
-        paths[net] = path
+        paths[net] = out_dir / f"{net}.keras"
+        with atomic_path(paths[net]) as tmp:  # the temporary keeps the .keras suffix Keras wants
+            model.save(tmp)
     return paths
 
 
@@ -151,29 +150,12 @@ def _graph_function(
     return tf.function(forward, input_signature=[tf.TensorSpec(input_shape, tf.float32)])
 
 
-class KerasMtcnnNets:
+def KerasMtcnnNets(models: dict[str, keras.Model]) -> CallableNets:
     """The TensorFlow backend's :class:`MtcnnNets`: each Keras net run as a `tf.function`."""
 
-    def __init__(self, models: dict[str, keras.Model]) -> None:
-        self._forward = {
-            net: _graph_function(models[net], (None, *NET_INPUT_SHAPES[net])) for net in NET_NAMES
-        }
+    def runner(net: str) -> Callable[[np.ndarray], list[np.ndarray]]:
+        forward = _graph_function(models[net], (None, *NET_INPUT_SHAPES[net]))
+        return lambda x: [out.numpy() for out in forward(np.asarray(x, dtype=np.float32))]
 
-    def _run(self, net: str, x: np.ndarray) -> tuple[np.ndarray, ...]:
-        outputs = self._forward[net](np.asarray(x, dtype=np.float32))
-        return tuple(output.numpy() for output in outputs)
-
-    def pnet(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(1, H, W, 3) -> box regression (1, h, w, 4), face probability (1, h, w, 2)."""
-        box, prob = self._run("pnet", image)
-        return box, prob
-
-    def rnet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(N, 24, 24, 3) -> box regression (N, 4), face probability (N, 2)."""
-        box, prob = self._run("rnet", crops)
-        return box, prob
-
-    def onet(self, crops: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(N, 48, 48, 3) -> box regression (N, 4), landmarks (N, 10), face probability (N, 2)."""
-        box, landmarks, prob = self._run("onet", crops)
-        return box, landmarks, prob
+    info = {"framework": "tensorflow", "version": tf.__version__, "precision": "fp32"}
+    return CallableNets(*(runner(net) for net in NET_NAMES), info=info)
