@@ -1,0 +1,217 @@
+"""Detection precision/recall and identification accuracy of every run against the ground truth.
+
+A detection matches a ground-truth face when their boxes (x, y, w, h in the video's pixels in both
+files) overlap with IoU >= 0.5, one to one, greedily by descending IoU (``match_boxes``). Pairs are
+found for all frames at once; only frames where a box has several candidates go through the greedy
+matcher. Only the run's measured frames that have ground truth are scored.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facebench.analysis.aggregate import CONFIG_COLUMNS
+from facebench.boxes import match_boxes
+from facebench.errors import FacebenchError
+from facebench.gallery import UNKNOWN
+
+IOU_MIN = 0.5
+COUNT_COLUMNS = (
+    "n_scored_frames",
+    "n_pred",
+    "n_truth",
+    "n_truth_detectable",
+    "tp",
+    "tp_detectable",
+    "id_correct",
+)
+
+
+def read_enrolled(gallery_json: Path) -> frozenset[str]:
+    """The people enrolled in a gallery (``enrolled_people`` of its ``.json``)."""
+    try:
+        return frozenset(json.loads(Path(gallery_json).read_text())["enrolled_people"])
+    except (OSError, ValueError, KeyError, TypeError) as error:
+        raise FacebenchError(f"{gallery_json}: no enrolled_people list ({error})") from error
+
+
+def _corners(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+    """x1, y1, x2, y2 of ``rows`` of a table with x, y, w, h columns: (len(rows), 4)."""
+    x, y = table["x"].to_numpy()[rows], table["y"].to_numpy()[rows]
+    return np.stack([x, y, x + table["w"].to_numpy()[rows], y + table["h"].to_numpy()[rows]], 1)
+
+
+def _pair_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of row i of ``a`` with row i of ``b`` (x1, y1, x2, y2)."""
+    inter_w = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
+    inter_h = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
+    inter = np.maximum(inter_w, 0) * np.maximum(inter_h, 0)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    return inter / np.maximum(area_a + area_b - inter, np.finfo(np.float64).tiny)
+
+
+def match_candidates(
+    candidates: pd.DataFrame, pred_box: np.ndarray, truth_box: np.ndarray, iou_min: float = IOU_MIN
+) -> pd.DataFrame:
+    """One-to-one matches among ``candidates`` (columns key, pred, truth, iou >= iou_min).
+
+    Pairs whose prediction and truth have no other candidate are kept as they are; frames with a
+    contested box are matched greedily by ``match_boxes`` on that frame's boxes.
+    """
+    contested = candidates["pred"].duplicated(keep=False) | candidates["truth"].duplicated(
+        keep=False
+    )
+    contested_keys = candidates.loc[contested, "key"].unique()
+    clear = candidates[~candidates["key"].isin(contested_keys)]
+    resolved = [
+        _match_frame(group, pred_box, truth_box, iou_min)
+        for _, group in candidates[candidates["key"].isin(contested_keys)].groupby("key")
+    ]
+    return pd.concat([clear, *resolved], ignore_index=True)
+
+
+def _match_frame(
+    group: pd.DataFrame, pred_box: np.ndarray, truth_box: np.ndarray, iou_min: float
+) -> pd.DataFrame:
+    preds, truths = group["pred"].unique(), group["truth"].unique()
+    pairs = [
+        (i, j, iou)
+        for i, j, iou in match_boxes(pred_box[preds], truth_box[truths])
+        if iou >= iou_min
+    ]
+    return pd.DataFrame(
+        {
+            "key": group["key"].iloc[0],
+            "pred": [preds[i] for i, _, _ in pairs],
+            "truth": [truths[j] for _, j, _ in pairs],
+            "iou": [iou for _, _, iou in pairs],
+        }
+    )
+
+
+def _run_codes(
+    frames: pd.DataFrame, faces: pd.DataFrame
+) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
+    """Integer run code of each frame and face row, and the runs' config (one row per code)."""
+    keys = list(CONFIG_COLUMNS)
+    both = pd.concat([frames[keys], faces[keys]], ignore_index=True)
+    grouped = both.groupby(keys, observed=True, sort=True)
+    codes = grouped.ngroup().to_numpy()
+    runs = grouped.size().index.to_frame(index=False)
+    return codes[: len(frames)], codes[len(frames) :], runs
+
+
+def _frame_keys(run_code: np.ndarray, frame: pd.Series) -> np.ndarray:
+    return run_code.astype(np.int64) << 32 | frame.to_numpy(np.int64)
+
+
+def _truth_per_run(frames: pd.DataFrame, run_code: np.ndarray, truth: pd.DataFrame) -> pd.DataFrame:
+    """The ground-truth rows of every measured frame of every run, with the run's frame key."""
+    inputs = {
+        k: i
+        for i, k in enumerate(
+            truth[["video", "resolution"]].astype(str).itertuples(index=False, name=None)
+        )
+    }
+    if not inputs:
+        return pd.DataFrame({"key": np.array([], np.int64), "truth": np.array([], np.int64)})
+
+    def input_code(table: pd.DataFrame) -> np.ndarray:
+        pairs = zip(table["video"].astype(str), table["resolution"].astype(str), strict=True)
+        return np.array([inputs.get(p, -1) for p in pairs], np.int64)
+
+    frame_inputs = frames[["video", "resolution"]].assign(run=run_code).drop_duplicates("run")
+    run_input = pd.Series(input_code(frame_inputs), index=frame_inputs["run"].to_numpy())
+    left = pd.DataFrame(
+        {
+            "input_frame": run_input.reindex(run_code).to_numpy() << 32
+            | frames["frame"].to_numpy(np.int64),
+            "key": _frame_keys(run_code, frames["frame"]),
+        }
+    )
+    right = pd.DataFrame(
+        {
+            "input_frame": input_code(truth) << 32 | truth["frame"].to_numpy(np.int64),
+            "truth": np.arange(len(truth)),
+        }
+    )
+    return left.merge(right, on="input_frame")[["key", "truth"]]
+
+
+def run_accuracy(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    enrolled: frozenset[str] | set[str],
+    iou_min: float = IOU_MIN,
+) -> pd.DataFrame:
+    """Per run: counts, ``precision``, ``recall``, ``recall_detectable`` and
+    ``identification_accuracy`` (matched faces with the right identity; a person not in
+    ``enrolled`` is right when identified as ``unknown``). NaN where nothing was scored."""
+    frame_run, face_run, runs = _run_codes(frames, faces)
+    truth_rows = _truth_per_run(frames, frame_run, truth)
+    scored_keys = truth_rows["key"].unique()
+    has_face = truth["identity"].notna().to_numpy()
+    truth_rows = truth_rows[has_face[truth_rows["truth"].to_numpy()]]
+    face_key = _frame_keys(face_run, faces["frame"])
+    pred_rows = pd.DataFrame({"key": face_key, "pred": np.arange(len(faces))})
+    pred_rows = pred_rows[np.isin(face_key, scored_keys)]
+    pred_box, truth_box = (
+        _corners(faces, np.arange(len(faces))),
+        _corners(truth, np.arange(len(truth))),
+    )
+    candidates = pred_rows.merge(truth_rows, on="key")
+    candidates["iou"] = _pair_iou(pred_box[candidates["pred"]], truth_box[candidates["truth"]])
+    matches = match_candidates(
+        candidates[candidates["iou"] >= iou_min], pred_box, truth_box, iou_min
+    )
+    detectable = truth["detectable"].to_numpy(bool)
+    counts = {
+        "n_scored_frames": scored_keys >> 32,
+        "n_pred": pred_rows["key"].to_numpy() >> 32,
+        "n_truth": truth_rows["key"].to_numpy() >> 32,
+        "n_truth_detectable": (truth_rows["key"].to_numpy() >> 32)[
+            detectable[truth_rows["truth"].to_numpy()]
+        ],
+        "tp": matches["key"].to_numpy(np.int64) >> 32,
+        "tp_detectable": (matches["key"].to_numpy(np.int64) >> 32)[
+            detectable[matches["truth"].to_numpy(np.int64)]
+        ],
+        "id_correct": (matches["key"].to_numpy(np.int64) >> 32)[
+            _identity_correct(faces, truth, matches, enrolled)
+        ],
+    }
+    for name, run_of_item in counts.items():
+        runs[name] = np.bincount(run_of_item, minlength=len(runs))
+    return add_rates(runs)
+
+
+def _identity_correct(
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    matches: pd.DataFrame,
+    enrolled: frozenset[str] | set[str],
+) -> np.ndarray:
+    predicted = faces["identity"].astype(str).to_numpy()[matches["pred"].to_numpy(np.int64)]
+    actual = truth["identity"].astype(str).to_numpy()[matches["truth"].to_numpy(np.int64)]
+    expected = np.where(np.isin(actual, list(enrolled)), actual, UNKNOWN)
+    return predicted == expected
+
+
+def add_rates(counts: pd.DataFrame) -> pd.DataFrame:
+    """Precision, recall (all and detectable faces) and identification accuracy from counts."""
+
+    def ratio(numerator: str, denominator: str) -> pd.Series:
+        return counts[numerator] / counts[denominator].where(counts[denominator] > 0)
+
+    return counts.assign(
+        precision=ratio("tp", "n_pred"),
+        recall=ratio("tp", "n_truth"),
+        recall_detectable=ratio("tp_detectable", "n_truth_detectable"),
+        identification_accuracy=ratio("id_correct", "tp"),
+    )

@@ -1,0 +1,488 @@
+"""The paper's figures 7-16 and our extras, as SVG, from the aggregated tables.
+
+Figures are built on ``matplotlib.figure.Figure`` objects (no pyplot state, nothing to close)
+and drawn with seaborn's axes-level functions. Text stays text in the SVG (searchable, small)
+and the files carry no date, so reruns on the same data give the same bytes. A figure whose
+measure is absent everywhere still appears, saying ``not measured: <reason>``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import textwrap
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from facebench.analysis.aggregate import RUN_KEYS
+from facebench.analysis.tables import CONFIG, per_input, sensor_reason
+from facebench.fileio import atomic_path
+
+RC = {"svg.fonttype": "none", "svg.hashsalt": "facebench", "axes.titlesize": "medium"}
+PHASES = {
+    "read": "t_read_s",
+    "detect": "t_detect_s",
+    "align": "t_align_s",
+    "embed": "t_embed_s",
+    "identify": "t_identify_s",
+    "harness": "t_unattributed_s",
+}
+POWER = {"power_w": "GPU / board rail", "cpu_power_w": "CPU package (RAPL)"}
+ENERGY = {"energy_j": "GPU / board rail", "cpu_energy_j": "CPU package (RAPL)"}
+FPS_TRUNCATE = 50  # the paper's figure 12 truncates FPS at 50
+BOX = {"whis": (1, 99), "showfliers": False}  # whiskers at the 1st and 99th percentiles
+CDF_POINTS = 201
+NOT_MEASURED = "not measured:"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two sets of runs differing in one thing: runs whose ``column`` (a frames column or one
+    of :func:`facebench.analysis.aggregate.run_table`'s) is ``a`` and those where it is ``b``."""
+
+    column: str
+    a: str
+    b: str
+
+    def label(self) -> str:
+        return f"{self.column}: {self.a} vs {self.b}"
+
+
+@contextlib.contextmanager
+def _figure(out: Path, ncols: int = 1, size: tuple[float, float] = (7, 4)) -> Iterator[list[Axes]]:
+    """A figure of ``ncols`` panels, saved to ``out`` (SVG, atomically) when the block ends."""
+    with mpl.rc_context(RC), sns.axes_style("whitegrid"):
+        fig = Figure(figsize=(size[0] * ncols, size[1]), layout="constrained")
+        axes = list(np.atleast_1d(fig.subplots(1, ncols)))
+        yield axes
+        with atomic_path(Path(out)) as tmp:
+            fig.savefig(tmp, format="svg", metadata={"Date": None})
+
+
+def _message(ax: Axes, text: str) -> None:
+    """Write ``text`` across an empty panel (a measure that is absent, a missing pair)."""
+    ax.set_axis_off()
+    ax.text(
+        0.5,
+        0.5,
+        textwrap.fill(text, 70),
+        ha="center",
+        va="center",
+        wrap=True,
+        transform=ax.transAxes,
+    )
+
+
+def _not_measured(ax: Axes, reasons: dict[str, str]) -> None:
+    """``not measured: <what>: <why>; ...`` from the sensors' ``not measured: <why>`` strings."""
+    texts = [f"{what}: {why.replace(NOT_MEASURED, '').strip()}" for what, why in reasons.items()]
+    _message(ax, f"{NOT_MEASURED} " + "; ".join(texts))
+
+
+def _config(frame: pd.DataFrame) -> pd.Series:
+    """``detector/recognizer`` of each row."""
+    return frame["detector"].astype(str) + "/" + frame["recognizer"].astype(str)
+
+
+def _device_config(frame: pd.DataFrame) -> pd.Series:
+    return frame["device"].astype(str) + " · " + _config(frame)
+
+
+def _rotate_x(ax: Axes) -> None:
+    for label in ax.get_xticklabels():
+        label.set(rotation=30, ha="right", rotation_mode="anchor")
+
+
+def _legend_outside(ax: Axes) -> None:
+    if ax.get_legend() is not None:
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1), frameon=False)
+
+
+def fig07_phase_times(frames: pd.DataFrame, out: Path) -> Path:
+    """Heat map: mean time (ms) of each phase per device and configuration."""
+    means = frames.groupby(CONFIG, observed=True)[list(PHASES.values())].mean().reset_index()
+    table = means.set_index(_device_config(means))[list(PHASES.values())] * 1e3
+    table.columns = list(PHASES)
+    with _figure(out, size=(8, 1.5 + 0.35 * len(table))) as (ax,):
+        sns.heatmap(
+            table,
+            annot=True,
+            fmt=".1f",
+            cmap="rocket_r",
+            ax=ax,
+            cbar_kws={"label": "mean time per frame (ms)"},
+        )
+        ax.set(title="Fig. 7: mean time of each phase", xlabel="phase", ylabel="")
+    return Path(out)
+
+
+def fig08_faces_per_device(frames: pd.DataFrame, out: Path) -> Path:
+    """Bars: mean detected faces per frame per device and detector framework."""
+    inputs = per_input(frames, ["device", "detector"])
+    with _figure(out) as (ax,):
+        sns.barplot(inputs, x="device", y="faces", hue="detector", errorbar=None, ax=ax)
+        if "n_truth_faces" in frames and frames["n_truth_faces"].notna().any():
+            ax.axhline(frames["n_truth_faces"].mean(), color="k", ls="--", label="ground truth")
+            ax.legend(title="detector")
+        ax.set(
+            title="Fig. 8: detected faces per frame (mean over the inputs)",
+            ylabel="faces per frame",
+        )
+        _legend_outside(ax)
+    return Path(out)
+
+
+def fig09_fps_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
+    """Violins: per-frame FPS (1 / frame time) per resolution, all configurations pooled."""
+    data = pd.DataFrame(
+        {
+            "resolution": frames["resolution"],
+            "fps": 1 / frames["t_total_s"],
+            "class": frames["device_class"],
+        }
+    )
+    hue = "class" if data["class"].nunique() > 1 else None
+    with _figure(out) as (ax,):
+        sns.violinplot(
+            data,
+            x="resolution",
+            y="fps",
+            hue=hue,
+            cut=0,
+            inner="quart",
+            density_norm="width",
+            ax=ax,
+        )
+        ax.set(
+            title="Fig. 9: FPS per resolution (every configuration pooled)",
+            ylabel="frames per second (1 / frame time)",
+        )
+    return Path(out)
+
+
+def fig10_time_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
+    """Points: mean detection (by detector) and recognition (by recognizer) time per
+    resolution; bars are the standard deviation over devices, configurations and videos."""
+    inputs = per_input(frames)
+    with _figure(out, ncols=2) as (left, right):
+        for ax, column, role, title in (
+            (left, "detection_time_s", "detector", "detection (MTCNN)"),
+            (right, "recognition_time_s", "recognizer", "recognition (FaceNet, all faces)"),
+        ):
+            sns.pointplot(
+                inputs, x="resolution", y=column, hue=role, errorbar="sd", dodge=0.3, ax=ax
+            )
+            ax.set(title=f"Fig. 10: {title}", ylabel="mean time per frame (s)")
+    return Path(out)
+
+
+def fig11_faces_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
+    """Boxes: detected faces per frame per resolution and detector, beside the ground truth."""
+    parts = [frames[["resolution", "n_faces"]].assign(source=frames["detector"].astype(str))]
+    if "n_truth_faces" in frames:
+        truth = frames.drop_duplicates(["video", "resolution", "frame"]).dropna(
+            subset=["n_truth_faces"]
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "resolution": truth["resolution"],
+                    "n_faces": truth["n_truth_faces"],
+                    "source": "ground truth",
+                }
+            )
+        )
+    data = pd.concat(parts, ignore_index=True)
+    with _figure(out) as (ax,):
+        sns.boxplot(data, x="resolution", y="n_faces", hue="source", ax=ax, **BOX)
+        ax.set(
+            title="Fig. 11: faces per frame per resolution (whiskers 1st-99th percentile)",
+            ylabel="faces per frame",
+        )
+        _legend_outside(ax)
+    return Path(out)
+
+
+def _pair_frames(
+    frames: pd.DataFrame, runs: pd.DataFrame | None, pair: Pair | None
+) -> tuple[pd.DataFrame | None, str]:
+    """The frames of the pair's two sides with ``side`` and ``config`` (what else varies: the
+    other framework, or detector/recognizer) columns, or None and why not."""
+    help_text = (
+        "Declare two devices that differ in one thing (the paper: two RTX 2080 Ti "
+        "machines differing only in OS), or, on one host, two values of one setting "
+        "(e.g. threads)."
+    )
+    if pair is None:
+        return None, f"no pair available: none declared. {help_text}"
+    data = frames
+    if pair.column not in frames:
+        if runs is None or pair.column not in runs:
+            return None, f"no pair available: no column {pair.column!r} in the runs. {help_text}"
+        settings = runs[[*RUN_KEYS, pair.column]].astype({k: str for k in RUN_KEYS[:-1]})
+        keys = frames[list(RUN_KEYS)].astype({k: str for k in RUN_KEYS[:-1]})
+        data = frames.assign(
+            **{pair.column: keys.merge(settings, how="left")[pair.column].to_numpy()}
+        )
+    side = data[pair.column].astype(str)
+    data = data[side.isin([pair.a, pair.b])].assign(side=side)
+    other = {"detector": "recognizer", "recognizer": "detector"}.get(pair.column)
+    data = data.assign(config=data[other].astype(str) if other else _config(data))
+    missing = [v for v in (pair.a, pair.b) if not (data["side"] == v).any()]
+    if missing:
+        return None, f"no pair available: no run with {pair.column} = {missing[0]}. {help_text}"
+    return data, ""
+
+
+def fig12_pair_fps(
+    frames: pd.DataFrame, out: Path, pair: Pair | None = None, runs: pd.DataFrame | None = None
+) -> Path:
+    """Boxes: per-frame FPS (truncated at 50, as the paper) of the pair's two sides, per
+    configuration; or a figure saying why no pair is available."""
+    data, why = _pair_frames(frames, runs, pair)
+    with _figure(out) as (ax,):
+        if data is None:
+            _message(ax, why)
+            ax.set_title("Fig. 12: FPS of a pair differing in one thing")
+            return Path(out)
+        data = data.assign(fps=(1 / data["t_total_s"]).clip(upper=FPS_TRUNCATE))
+        sns.boxplot(data, x="config", y="fps", hue="side", hue_order=[pair.a, pair.b], ax=ax, **BOX)
+        ax.set(
+            title=f"Fig. 12: FPS, {pair.label()}",
+            xlabel="configuration",
+            ylabel=f"frames per second (truncated at {FPS_TRUNCATE})",
+        )
+        _rotate_x(ax)
+        _legend_outside(ax)
+    return Path(out)
+
+
+def _memory(data: pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
+    """GPU used/total where measured, else process RSS: (rows with ``memory``, label, is_gpu)."""
+    gpu = data["gpu_mem_used_mb"] / data["gpu_mem_total_mb"]
+    if gpu.notna().any():
+        return data.assign(memory=gpu).dropna(subset=["memory"]), "GPU memory used / total", True
+    return data.assign(memory=data["rss_mb"]), "process RSS (MB), no GPU memory measured", False
+
+
+def fig13_memory(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = None) -> Path:
+    """Boxes by detector/recognizer framework, edge vs cloud: GPU used/total memory where
+    measured (left) and process RSS on every host (right)."""
+    data = frames.assign(config=_config(frames))
+    gpu, _, is_gpu = _memory(data)
+    with _figure(out, ncols=2) as (left, right):
+        if is_gpu:
+            sns.boxplot(gpu, x="config", y="memory", hue="device_class", ax=left, **BOX)
+            left.set(ylabel="GPU memory used / total")
+            _rotate_x(left)
+        else:
+            _not_measured(left, {"GPU memory": sensor_reason(runs, "gpu_mem_used_mb")})
+        left.set_title("Fig. 13: GPU memory used / total")
+        sns.boxplot(data, x="config", y="rss_mb", hue="device_class", ax=right, **BOX)
+        right.set(title="Fig. 13: process RSS (CPU-side memory)", ylabel="process RSS (MB)")
+        _rotate_x(right)
+    return Path(out)
+
+
+def fig14_pair_memory(
+    frames: pd.DataFrame, out: Path, pair: Pair | None = None, runs: pd.DataFrame | None = None
+) -> Path:
+    """Boxes: memory of the pair's two sides per implementation (GPU used/total where
+    measured, process RSS otherwise, as the axis says)."""
+    data, why = _pair_frames(frames, runs, pair)
+    with _figure(out) as (ax,):
+        if data is None:
+            _message(ax, why)
+            ax.set_title("Fig. 14: memory of a pair differing in one thing")
+            return Path(out)
+        data, label, _ = _memory(data)
+        sns.boxplot(
+            data, x="config", y="memory", hue="side", hue_order=[pair.a, pair.b], ax=ax, **BOX
+        )
+        ax.set(title=f"Fig. 14: memory, {pair.label()}", xlabel="configuration", ylabel=label)
+        _rotate_x(ax)
+        _legend_outside(ax)
+    return Path(out)
+
+
+def _long_measures(frames: pd.DataFrame, measures: dict[str, str], keys: list[str]) -> pd.DataFrame:
+    """Measured values of ``measures`` (column: sensor label) in long format."""
+    parts = [
+        frames[keys].assign(value=frames[column], sensor=label).dropna(subset=["value"])
+        for column, label in measures.items()
+    ]
+    return pd.concat(parts, ignore_index=True)
+
+
+def _absent_reasons(runs: pd.DataFrame | None, measures: dict[str, str]) -> dict[str, str]:
+    return {label: sensor_reason(runs, column) for column, label in measures.items()}
+
+
+def fig15_power(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = None) -> Path:
+    """Boxes: power per device (log scale), GPU/board rail and CPU package where measured."""
+    data = _long_measures(frames, POWER, ["device"])
+    with _figure(out) as (ax,):
+        ax.set_title("Fig. 15: power per device")
+        if data.empty:
+            _not_measured(ax, _absent_reasons(runs, POWER))
+            return Path(out)
+        sns.boxplot(data, x="device", y="value", hue="sensor", log_scale=True, ax=ax, **BOX)
+        ax.set(ylabel="power (W, log scale)")
+        _legend_outside(ax)
+    return Path(out)
+
+
+def fig16_power_by_framework(
+    frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = None
+) -> Path:
+    """Bars: mean power per device and detector/recognizer framework (log scale)."""
+    data = _long_measures(frames, POWER, ["device", "detector", "recognizer"])
+    with _figure(out) as (ax,):
+        ax.set_title("Fig. 16: mean power by detector/recognizer framework")
+        if data.empty:
+            _not_measured(ax, _absent_reasons(runs, POWER))
+            return Path(out)
+        data = data.assign(config=_config(data) + " (" + data["sensor"] + ")")
+        sns.barplot(data, x="device", y="value", hue="config", errorbar=None, ax=ax)
+        lowest = data.groupby(["device", "config"], observed=True)["value"].mean().min()
+        ax.set(yscale="log", ylim=(lowest / 2, None), ylabel="mean power (W, log scale)")
+        _legend_outside(ax)
+    return Path(out)
+
+
+def _height(n_rows: int) -> tuple[float, float]:
+    """Figure size for horizontal bars, one row per label."""
+    return 8, 1.5 + 0.3 * n_rows
+
+
+def energy_per_frame(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = None) -> Path:
+    """Horizontal bars: mean energy per frame per configuration (GPU/board rail, CPU package)."""
+    data = _long_measures(frames, ENERGY, ["device", "detector", "recognizer"])
+    data = data.assign(config=_device_config(data))
+    with _figure(out, size=_height(data["config"].nunique())) as (ax,):
+        ax.set_title("Energy per frame")
+        if data.empty:
+            _not_measured(ax, _absent_reasons(runs, ENERGY))
+            return Path(out)
+        sns.barplot(data, y="config", x="value", hue="sensor", errorbar=None, ax=ax)
+        ax.set(ylabel="device · detector/recognizer", xlabel="mean energy per frame (J)")
+        _legend_outside(ax)
+    return Path(out)
+
+
+def accuracy_per_config(accuracy_by_config: pd.DataFrame, out: Path) -> Path:
+    """Horizontal bars: detection precision and recall (all and detectable faces) and
+    identification accuracy per configuration (:func:`facebench.analysis.tables.accuracy_table`)."""
+    metrics = ["precision", "recall", "recall_detectable", "identification_accuracy"]
+    data = (
+        accuracy_by_config.assign(config=_device_config(accuracy_by_config))
+        .melt(id_vars="config", value_vars=metrics, var_name="metric")
+        .dropna(subset=["value"])
+    )
+    with _figure(out, size=_height(2 * data["config"].nunique())) as (ax,):
+        ax.set_title("Detection precision/recall (IoU >= 0.5) and identification accuracy")
+        if data.empty:
+            _not_measured(ax, {"accuracy": "no ground truth for any input"})
+            return Path(out)
+        sns.barplot(data, y="config", x="value", hue="metric", hue_order=metrics, ax=ax)
+        ax.set(ylabel="device · detector/recognizer", xlabel="fraction", xlim=(0, 1.05))
+        _legend_outside(ax)
+    return Path(out)
+
+
+def latency_cdf(frames: pd.DataFrame, out: Path) -> Path:
+    """Empirical CDF of the frame time per configuration (one panel per resolution), drawn at
+    201 quantiles per curve."""
+    levels = np.linspace(0, 1, CDF_POINTS)
+    keys = [*CONFIG, "resolution"]
+    quantiles = (
+        frames.groupby(keys, observed=True)["t_total_s"]
+        .quantile(levels)
+        .rename("t_total_s")
+        .reset_index()
+        .rename(columns={f"level_{len(keys)}": "fraction"})
+    )
+    quantiles["config"] = _device_config(quantiles)
+    resolutions = list(quantiles["resolution"].cat.remove_unused_categories().cat.categories)
+    with _figure(out, ncols=len(resolutions), size=(4.5, 4)) as axes:
+        for ax, resolution in zip(axes, resolutions, strict=True):
+            rows = quantiles[quantiles["resolution"] == resolution]
+            sns.lineplot(
+                rows,
+                x="t_total_s",
+                y="fraction",
+                hue="config",
+                ax=ax,
+                legend=ax is axes[-1],
+                drawstyle="steps-post",
+            )
+            ax.set(
+                title=f"Frame-time CDF, {resolution}",
+                xscale="log",
+                xlabel="time per frame (s, log scale)",
+                ylabel="fraction of frames",
+            )
+        _legend_outside(axes[-1])
+    return Path(out)
+
+
+def paper_vs_ours(comparison: pd.DataFrame, out: Path) -> Path:
+    """Ranges (min-max over devices or configurations, dot at the mean) of the same ratios in
+    the paper and in our data (:func:`facebench.analysis.tables.paper_vs_ours`)."""
+    rows = comparison.assign(
+        label=comparison["quantity"]
+        + " "
+        + comparison["step"].fillna("")
+        + " ["
+        + comparison["framework"]
+        + "]"
+    )
+    with _figure(out, size=(8, 1.5 + 0.3 * len(rows))) as (ax,):
+        for offset, source, color in ((-0.15, "paper", "C0"), (0.15, "ours", "C1")):
+            y = np.arange(len(rows)) + offset
+            ax.hlines(y, rows[f"{source}_min"], rows[f"{source}_max"], color=color)
+            ax.plot(rows[f"{source}_mean"], y, "o", color=color, label=source)
+        ax.set_yticks(np.arange(len(rows)), rows["label"])
+        ax.invert_yaxis()
+        ax.axvline(1, color="k", lw=0.8)
+        ax.set(xscale="log", xlabel="ratio (log scale)", title="Paper vs ours: the same ratios")
+        ax.legend(loc="upper left", bbox_to_anchor=(1, 1), frameon=False)
+    return Path(out)
+
+
+def all_figures(
+    frames: pd.DataFrame,
+    out_dir: Path,
+    runs: pd.DataFrame | None = None,
+    accuracy_by_config: pd.DataFrame | None = None,
+    comparison: pd.DataFrame | None = None,
+    pair: Pair | None = None,
+) -> list[Path]:
+    """Every figure into ``out_dir`` (accuracy and paper-vs-ours when their tables are given)."""
+    out_dir = Path(out_dir)
+    paths = [
+        fig07_phase_times(frames, out_dir / "fig07_phase_times.svg"),
+        fig08_faces_per_device(frames, out_dir / "fig08_faces_per_device.svg"),
+        fig09_fps_per_resolution(frames, out_dir / "fig09_fps_per_resolution.svg"),
+        fig10_time_per_resolution(frames, out_dir / "fig10_time_per_resolution.svg"),
+        fig11_faces_per_resolution(frames, out_dir / "fig11_faces_per_resolution.svg"),
+        fig12_pair_fps(frames, out_dir / "fig12_pair_fps.svg", pair, runs),
+        fig13_memory(frames, out_dir / "fig13_memory.svg", runs),
+        fig14_pair_memory(frames, out_dir / "fig14_pair_memory.svg", pair, runs),
+        fig15_power(frames, out_dir / "fig15_power.svg", runs),
+        fig16_power_by_framework(frames, out_dir / "fig16_power_by_framework.svg", runs),
+        energy_per_frame(frames, out_dir / "energy_per_frame.svg", runs),
+        latency_cdf(frames, out_dir / "latency_cdf.svg"),
+    ]
+    if accuracy_by_config is not None:
+        paths.append(accuracy_per_config(accuracy_by_config, out_dir / "accuracy.svg"))
+    if comparison is not None:
+        paths.append(paper_vs_ours(comparison, out_dir / "paper_vs_ours.svg"))
+    return paths

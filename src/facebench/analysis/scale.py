@@ -1,0 +1,119 @@
+"""Scale benchmark: the analysis on a synthetic data set the size of the paper's.
+
+The paper ran 49 (platform, detector, recognizer) configurations on 6 inputs: 294 runs and over
+600 K frame rows. ``main()`` writes that many runs in the real schema (video 1: 130 s at 20 FPS,
+video 2: 78 s at 30 FPS, three resolutions each) to a temporary folder, then times aggregation,
+parquet, accuracy, tables, claims and every figure, and prints the seconds of each step and the
+process's peak resident memory. Target: under 60 s and 4 GB on two cores.
+
+    python -m facebench.analysis.scale [--keep DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from facebench.analysis import figures, tables
+from facebench.analysis.accuracy import run_accuracy
+from facebench.analysis.aggregate import collect_runs, load_groundtruth, run_table, write_parquet
+from facebench.analysis.claims import check_claims
+from facebench.analysis.synthetic import ENROLLED, Device, write_dataset
+
+PAPER_VIDEO_FRAMES = {"video1": 130 * 20, "video2": 78 * 30}
+ALL_PAIRS = [(d, r) for d in ("tf", "tensorrt") for r in ("tf", "tensorrt", "tflite")]
+NO_TF_TRT = [p for p in ALL_PAIRS if p != ("tf", "tensorrt")]
+TURING_CPU = "Intel(R) Core(TM) i7"
+
+
+def paper_devices() -> list[Device]:
+    """The paper's 9 platforms and 49 configurations (Table 6), with made-up speeds."""
+    ub16, ub18 = "Ubuntu 16.04.7 LTS", "Ubuntu 18.04.6 LTS"
+    return [
+        Device(
+            "jetson-nano",
+            "edge",
+            [p for p in ALL_PAIRS if p[0] == "tensorrt"],
+            6.0,
+            True,
+            ub18,
+            "ARM A57",
+            "Maxwell",
+        ),
+        Device("jetson-nx", "edge", ALL_PAIRS, 3.0, True, ub18, "Carmel", "Volta"),
+        Device("jetson-tx2", "edge", NO_TF_TRT, 3.5, True, ub18, "ARM A57", "Pascal"),
+        Device("jetson-agx", "edge", ALL_PAIRS, 2.2, True, ub18, "Carmel", "Volta"),
+        Device("gtx1080", "cloud", NO_TF_TRT, 0.6, True, ub18, "Intel(R) Xeon(R)", "GTX 1080"),
+        Device("rtx8000", "cloud", ALL_PAIRS, 0.9, True, ub18, "Intel(R) Xeon(R)", "RTX 8000"),
+        Device("rtx2070", "cloud", ALL_PAIRS, 0.45, True, ub16, "AMD Ryzen", "RTX 2070"),
+        Device("rtx2080ti-ub18", "cloud", ALL_PAIRS, 0.55, True, ub18, TURING_CPU, "RTX 2080 Ti"),
+        Device("rtx2080ti-ub16", "cloud", ALL_PAIRS, 0.4, True, ub16, TURING_CPU, "RTX 2080 Ti"),
+    ]
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(log: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
+    start = time.perf_counter()
+    result = step()
+    log[name] = time.perf_counter() - start
+    return result
+
+
+def analyse(root: Path, device_class: dict[str, str], paper_csv: Path | None) -> dict[str, float]:
+    """Every analysis step on the runs under ``root``; seconds per step."""
+    log: dict[str, float] = {}
+    runs_dir, videos = root / "results" / "runs", root / "resources" / "videos"
+    frames, faces = timed(log, "collect_runs", lambda: collect_runs(runs_dir, device_class, videos))
+    runs = timed(log, "run_table", lambda: run_table(runs_dir, device_class))
+    timed(log, "write_parquet", lambda: write_parquet(frames, faces, root / "aggregate", runs))
+    truth = load_groundtruth(videos, frames[["video", "resolution"]].drop_duplicates())
+    per_run = timed(log, "accuracy", lambda: run_accuracy(frames, faces, truth, ENROLLED))
+    by_config = tables.accuracy_table(per_run)
+    table6 = timed(log, "table6", lambda: tables.table6(frames))
+    per_res = timed(log, "per_resolution", lambda: tables.per_resolution_table(frames))
+    comparison = tables.paper_vs_ours(paper_csv, table6, per_res) if paper_csv else None
+    timed(log, "claims", lambda: check_claims(frames, runs, paper_csv))
+    pair = figures.Pair("device", "rtx2080ti-ub16", "rtx2080ti-ub18")
+    timed(
+        log,
+        "figures",
+        lambda: figures.all_figures(frames, root / "figures", runs, by_config, comparison, pair),
+    )
+    log["rows"] = len(frames)
+    log["face_rows"] = len(faces)
+    return log
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--keep", type=Path, help="write the data set here and keep it")
+    parser.add_argument("--paper-table6", type=Path, help="table6_reconstructed.csv")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        root = args.keep or Path(tmp)
+        start = time.perf_counter()
+        device_class = write_dataset(root, paper_devices(), PAPER_VIDEO_FRAMES)
+        n_runs = sum(len(d.pairs) for d in paper_devices()) * len(PAPER_VIDEO_FRAMES) * 3
+        print(
+            f"generated {n_runs} runs in {time.perf_counter() - start:.1f} s "
+            f"(peak RSS so far {peak_rss_mb():.0f} MB)"
+        )
+        log = analyse(root, device_class, args.paper_table6)
+    rows, face_rows = log.pop("rows"), log.pop("face_rows")
+    print(f"{rows:,.0f} frame rows, {face_rows:,.0f} face rows")
+    for name, seconds in log.items():
+        print(f"  {name:<16} {seconds:6.1f} s")
+    print(f"total {sum(log.values()):.1f} s, peak RSS {peak_rss_mb():.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
