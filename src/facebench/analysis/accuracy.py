@@ -63,9 +63,9 @@ def match_candidates(
     Pairs whose prediction and truth have no other candidate are kept as they are; frames with a
     contested box are matched greedily by ``match_boxes`` on that frame's boxes.
     """
-    contested = candidates["pred"].duplicated(keep=False) | candidates["truth"].duplicated(
-        keep=False
-    )
+    contested = candidates["pred"].duplicated(keep=False) | candidates.duplicated(
+        ["key", "truth"], keep=False
+    )  # a truth row is shared by every run of its input: it is unique per frame key
     contested_keys = candidates.loc[contested, "key"].unique()
     clear = candidates[~candidates["key"].isin(contested_keys)]
     resolved = [
@@ -112,18 +112,14 @@ def _frame_keys(run_code: np.ndarray, frame: pd.Series) -> np.ndarray:
 
 def _truth_per_run(frames: pd.DataFrame, run_code: np.ndarray, truth: pd.DataFrame) -> pd.DataFrame:
     """The ground-truth rows of every measured frame of every run, with the run's frame key."""
-    inputs = {
-        k: i
-        for i, k in enumerate(
-            truth[["video", "resolution"]].astype(str).itertuples(index=False, name=None)
-        )
-    }
+    pairs = truth[["video", "resolution"]].astype(str).drop_duplicates()
+    inputs = {key: code for code, key in enumerate(pairs.itertuples(index=False, name=None))}
     if not inputs:
         return pd.DataFrame({"key": np.array([], np.int64), "truth": np.array([], np.int64)})
 
     def input_code(table: pd.DataFrame) -> np.ndarray:
-        pairs = zip(table["video"].astype(str), table["resolution"].astype(str), strict=True)
-        return np.array([inputs.get(p, -1) for p in pairs], np.int64)
+        keys = zip(table["video"].astype(str), table["resolution"].astype(str), strict=True)
+        return np.array([inputs.get(k, -1) for k in keys], np.int64)
 
     frame_inputs = frames[["video", "resolution"]].assign(run=run_code).drop_duplicates("run")
     run_input = pd.Series(input_code(frame_inputs), index=frame_inputs["run"].to_numpy())
@@ -197,8 +193,8 @@ def _identity_correct(
     matches: pd.DataFrame,
     enrolled: frozenset[str] | set[str],
 ) -> np.ndarray:
-    predicted = faces["identity"].astype(str).to_numpy()[matches["pred"].to_numpy(np.int64)]
-    actual = truth["identity"].astype(str).to_numpy()[matches["truth"].to_numpy(np.int64)]
+    predicted = faces["identity"].to_numpy()[matches["pred"].to_numpy(np.int64)].astype(str)
+    actual = truth["identity"].to_numpy()[matches["truth"].to_numpy(np.int64)].astype(str)
     expected = np.where(np.isin(actual, list(enrolled)), actual, UNKNOWN)
     return predicted == expected
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import textwrap
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.ticker import NullFormatter
 
 from facebench.analysis.aggregate import RUN_KEYS
 from facebench.analysis.tables import CONFIG, per_input, sensor_reason
@@ -56,11 +58,16 @@ class Pair:
 
 
 @contextlib.contextmanager
-def _figure(out: Path, ncols: int = 1, size: tuple[float, float] = (7, 4)) -> Iterator[list[Axes]]:
-    """A figure of ``ncols`` panels, saved to ``out`` (SVG, atomically) when the block ends."""
-    with mpl.rc_context(RC), sns.axes_style("whitegrid"):
-        fig = Figure(figsize=(size[0] * ncols, size[1]), layout="constrained")
-        axes = list(np.atleast_1d(fig.subplots(1, ncols)))
+def _figure(
+    out: Path, ncols: int = 1, size: tuple[float, float] = (7, 4), nrows: int = 1
+) -> Iterator[list[Axes]]:
+    """A figure of ``nrows`` x ``ncols`` panels of ``size`` inches (listed row by row), saved
+    to ``out`` (SVG, atomically) when the block ends."""
+    with mpl.rc_context(RC), sns.axes_style("whitegrid"), warnings.catch_warnings():
+        # seaborn 0.13.2's boxplot still passes matplotlib's deprecated `vert` argument
+        warnings.filterwarnings("ignore", message="vert: bool was deprecated")
+        fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
+        axes = list(np.ravel(fig.subplots(nrows, ncols, squeeze=False)))
         yield axes
         with atomic_path(Path(out)) as tmp:
             fig.savefig(tmp, format="svg", metadata={"Date": None})
@@ -75,7 +82,6 @@ def _message(ax: Axes, text: str) -> None:
         textwrap.fill(text, 70),
         ha="center",
         va="center",
-        wrap=True,
         transform=ax.transAxes,
     )
 
@@ -128,6 +134,7 @@ def fig08_faces_per_device(frames: pd.DataFrame, out: Path) -> Path:
     inputs = per_input(frames, ["device", "detector"])
     with _figure(out) as (ax,):
         sns.barplot(inputs, x="device", y="faces", hue="detector", errorbar=None, ax=ax)
+        _rotate_x(ax)
         if "n_truth_faces" in frames and frames["n_truth_faces"].notna().any():
             ax.axhline(frames["n_truth_faces"].mean(), color="k", ls="--", label="ground truth")
             ax.legend(title="detector")
@@ -140,7 +147,8 @@ def fig08_faces_per_device(frames: pd.DataFrame, out: Path) -> Path:
 
 
 def fig09_fps_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
-    """Violins: per-frame FPS (1 / frame time) per resolution, all configurations pooled."""
+    """Violins (log scale): per-frame FPS (1 / frame time) per resolution, all configurations
+    pooled, edge and cloud apart when both are present."""
     data = pd.DataFrame(
         {
             "resolution": frames["resolution"],
@@ -158,11 +166,12 @@ def fig09_fps_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
             cut=0,
             inner="quart",
             density_norm="width",
+            log_scale=True,
             ax=ax,
         )
         ax.set(
             title="Fig. 9: FPS per resolution (every configuration pooled)",
-            ylabel="frames per second (1 / frame time)",
+            ylabel="frames per second (1 / frame time, log scale)",
         )
     return Path(out)
 
@@ -176,8 +185,9 @@ def fig10_time_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
             (left, "detection_time_s", "detector", "detection (MTCNN)"),
             (right, "recognition_time_s", "recognizer", "recognition (FaceNet, all faces)"),
         ):
+            dodge = 0.3 if inputs[role].nunique() > 1 else False  # seaborn divides by levels-1
             sns.pointplot(
-                inputs, x="resolution", y=column, hue=role, errorbar="sd", dodge=0.3, ax=ax
+                inputs, x="resolution", y=column, hue=role, errorbar="sd", dodge=dodge, ax=ax
             )
             ax.set(title=f"Fig. 10: {title}", ylabel="mean time per frame (s)")
     return Path(out)
@@ -334,6 +344,7 @@ def fig15_power(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = Non
             _not_measured(ax, _absent_reasons(runs, POWER))
             return Path(out)
         sns.boxplot(data, x="device", y="value", hue="sensor", log_scale=True, ax=ax, **BOX)
+        _rotate_x(ax)
         ax.set(ylabel="power (W, log scale)")
         _legend_outside(ax)
     return Path(out)
@@ -344,13 +355,14 @@ def fig16_power_by_framework(
 ) -> Path:
     """Bars: mean power per device and detector/recognizer framework (log scale)."""
     data = _long_measures(frames, POWER, ["device", "detector", "recognizer"])
-    with _figure(out) as (ax,):
+    with _figure(out, size=(max(7, 1.2 * data["device"].nunique()), 4)) as (ax,):
         ax.set_title("Fig. 16: mean power by detector/recognizer framework")
         if data.empty:
             _not_measured(ax, _absent_reasons(runs, POWER))
             return Path(out)
         data = data.assign(config=_config(data) + " (" + data["sensor"] + ")")
         sns.barplot(data, x="device", y="value", hue="config", errorbar=None, ax=ax)
+        _rotate_x(ax)
         lowest = data.groupby(["device", "config"], observed=True)["value"].mean().min()
         ax.set(yscale="log", ylim=(lowest / 2, None), ylabel="mean power (W, log scale)")
         _legend_outside(ax)
@@ -398,8 +410,8 @@ def accuracy_per_config(accuracy_by_config: pd.DataFrame, out: Path) -> Path:
 
 
 def latency_cdf(frames: pd.DataFrame, out: Path) -> Path:
-    """Empirical CDF of the frame time per configuration (one panel per resolution), drawn at
-    201 quantiles per curve."""
+    """Empirical CDF of the frame time per detector/recognizer (one panel per device and
+    resolution), drawn at 201 quantiles per curve."""
     levels = np.linspace(0, 1, CDF_POINTS)
     keys = [*CONFIG, "resolution"]
     quantiles = (
@@ -409,27 +421,34 @@ def latency_cdf(frames: pd.DataFrame, out: Path) -> Path:
         .reset_index()
         .rename(columns={f"level_{len(keys)}": "fraction"})
     )
-    quantiles["config"] = _device_config(quantiles)
+    quantiles["config"] = _config(quantiles)
+    devices = sorted(quantiles["device"].astype(str).unique())
     resolutions = list(quantiles["resolution"].cat.remove_unused_categories().cat.categories)
-    with _figure(out, ncols=len(resolutions), size=(4.5, 4)) as axes:
-        for ax, resolution in zip(axes, resolutions, strict=True):
-            rows = quantiles[quantiles["resolution"] == resolution]
+    panels = [(d, r) for d in devices for r in resolutions]
+    order = sorted(quantiles["config"].unique())
+    with _figure(out, len(resolutions), (4, 2.8), len(devices)) as axes:
+        for ax, (device, resolution) in zip(axes, panels, strict=True):
+            rows = quantiles[
+                (quantiles["device"] == device) & (quantiles["resolution"] == resolution)
+            ]
             sns.lineplot(
                 rows,
                 x="t_total_s",
                 y="fraction",
                 hue="config",
+                hue_order=order,
                 ax=ax,
-                legend=ax is axes[-1],
+                legend=ax is axes[len(resolutions) - 1],
                 drawstyle="steps-post",
             )
             ax.set(
-                title=f"Frame-time CDF, {resolution}",
+                title=f"{device}, {resolution}",
                 xscale="log",
                 xlabel="time per frame (s, log scale)",
                 ylabel="fraction of frames",
             )
-        _legend_outside(axes[-1])
+            ax.xaxis.set_minor_formatter(NullFormatter())  # after xscale: keep it legible
+        _legend_outside(axes[len(resolutions) - 1])
     return Path(out)
 
 

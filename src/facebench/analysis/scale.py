@@ -62,6 +62,7 @@ def peak_rss_mb() -> float:
 
 
 def timed(log: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
+    """Run ``step``, record its wall time in ``log[name]``, return its result."""
     start = time.perf_counter()
     result = step()
     log[name] = time.perf_counter() - start

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +47,7 @@ class Device:
     gpu: bool = False  # GPU memory and power measured
     os: str = "Debian GNU/Linux 12 (bookworm)"
     cpu_model: str = "Synthetic CPU"
-    gpu_name: str = field(default="")
+    gpu_name: str = ""
 
 
 def _groundtruth(n_frames: int, rng: np.random.Generator) -> pd.DataFrame:

@@ -1,0 +1,396 @@
+"""Analysis: aggregation, accuracy, tables, claims and figures on synthetic runs in the real
+schema, plus the same pipeline on a real workflow tree when one is at hand (/tmp/mr, /tmp/wf1)."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import REPO_ROOT
+
+from facebench.analysis import figures, tables
+from facebench.analysis.accuracy import read_enrolled, run_accuracy
+from facebench.analysis.aggregate import (
+    CONFIG_COLUMNS,
+    collect_runs,
+    load_groundtruth,
+    run_table,
+    write_parquet,
+)
+from facebench.analysis.claims import CLAIMS, VERDICTS, check_claims
+from facebench.analysis.synthetic import ENROLLED, Device, write_dataset
+from facebench.boxes import match_boxes
+from facebench.errors import FacebenchError
+from facebench.schemas import validate_records, validate_table
+
+VIDEO_FRAMES = {"video1": 24, "video2": 16}
+WARMUP = 4
+DEVICES = [
+    Device(
+        "jetson",
+        "edge",
+        [("tf", "tf"), ("tf", "tflite"), ("tensorrt", "tensorrt"), ("tensorrt", "tflite")],
+        speed=4,
+        gpu=True,
+        gpu_name="Volta",
+    ),
+    Device("server", "cloud", [("tf", "tf"), ("onnx", "onnx"), ("tensorrt", "tflite")]),
+]
+N_RUNS = sum(len(d.pairs) for d in DEVICES) * len(VIDEO_FRAMES) * 3
+PAPER_CANDIDATES = [REPO_ROOT / "resources" / "paper", REPO_ROOT.parent / "shared" / "paper"]
+PAPER_DIR = next((p for p in PAPER_CANDIDATES if (p / "table6_reconstructed.csv").is_file()), None)
+REAL_TREES = [Path("/tmp/mr"), Path("/tmp/wf1")]
+
+
+def svg_text(path: Path) -> str:
+    """The text of an SVG figure, its lines joined by spaces."""
+    return " ".join(
+        html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text())
+    )
+
+
+@pytest.fixture(scope="module")
+def synthetic(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("synthetic")
+    write_dataset(root, DEVICES, VIDEO_FRAMES, repeats=1, warmup_frames=WARMUP, seed=3)
+    return root
+
+
+@pytest.fixture(scope="module")
+def device_class() -> dict[str, str]:
+    return {d.name: d.device_class for d in DEVICES}
+
+
+@pytest.fixture(scope="module")
+def collected(synthetic, device_class) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    runs_dir = synthetic / "results" / "runs"
+    frames, faces = collect_runs(runs_dir, device_class, synthetic / "resources" / "videos")
+    return frames, faces, run_table(runs_dir, device_class)
+
+
+def test_synthetic_runs_follow_the_real_schema(synthetic):
+    run_dir = next((synthetic / "results" / "runs").rglob("run.json")).parent
+    validate_table(pd.read_csv(run_dir / "frames.csv"), "frames", str(run_dir))
+    faces = pd.read_csv(run_dir / "faces.csv", keep_default_na=False, na_values=[""])
+    validate_table(faces, "faces", str(run_dir))
+    validate_records([json.loads((run_dir / "run.json").read_text())], "run", str(run_dir))
+
+
+def test_aggregation_counts_runs_times_frames_minus_warmup(synthetic, collected):
+    frames, faces, runs = collected
+    assert len(runs) == N_RUNS
+    measured = sum(n - WARMUP for n in VIDEO_FRAMES.values()) * N_RUNS // len(VIDEO_FRAMES)
+    assert len(frames) == measured
+    assert frames["frame"].min() == WARMUP and "is_warmup" not in frames
+    on_disk = sum(
+        (pd.read_csv(p)["frame"] >= WARMUP).sum()
+        for p in (synthetic / "results" / "runs").rglob("faces.csv")
+    )
+    assert len(faces) == on_disk
+    assert list(frames.columns[: len(CONFIG_COLUMNS)]) == list(CONFIG_COLUMNS)
+    assert set(frames["device_class"]) == {"edge", "cloud"}
+    assert list(frames["resolution"].cat.categories) == ["480", "HD", "FHD"]
+    per_frame = faces.groupby([*CONFIG_COLUMNS, "frame"], observed=True).size()
+    counted = frames.set_index([*CONFIG_COLUMNS, "frame"])["n_faces"]
+    assert per_frame.reindex(counted.index, fill_value=0).eq(counted).all()
+    assert frames["n_truth_faces"].notna().all()
+
+
+def test_parquet_round_trip(collected, tmp_path):
+    frames, faces, runs = collected
+    paths = write_parquet(frames, faces, tmp_path, runs)
+    assert [p.name for p in paths] == ["frames.parquet", "faces.parquet", "runs.parquet"]
+    pd.testing.assert_frame_equal(pd.read_parquet(paths[0]), frames)
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def _copy_one_run(synthetic: Path, tmp_path: Path) -> Path:
+    source = next((synthetic / "results" / "runs").rglob("run.json")).parent
+    target = tmp_path / "runs" / source.relative_to(synthetic / "results" / "runs")
+    shutil.copytree(source, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "frames.csv").write_text("frame,is_warmup\n0,True\n"), "missing column"),
+        (
+            lambda d: (d / "faces.csv").write_text(
+                "frame,x,y,w,h,score,identity,distance\nzero,1,2,3,4,0.9,a,0.5\n"
+            ),
+            "faces.csv",
+        ),
+        (lambda d: (d / "run.json").write_text("{not json"), "run.json"),
+        (lambda d: (d / "faces.csv").unlink(), "faces.csv"),
+    ],
+)
+def test_malformed_run_is_one_line_naming_the_file(
+    synthetic, device_class, tmp_path, damage, message
+):
+    run_dir = _copy_one_run(synthetic, tmp_path)
+    damage(run_dir)
+    with pytest.raises(FacebenchError) as error:
+        collect_runs(tmp_path / "runs", device_class)
+    assert message in str(error.value) and str(run_dir) in str(error.value)
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_device_and_empty_tree_are_errors(synthetic, tmp_path):
+    _copy_one_run(synthetic, tmp_path)
+    with pytest.raises(FacebenchError, match="not in the config"):
+        collect_runs(tmp_path / "runs", {})
+    with pytest.raises(FacebenchError, match="no run"):
+        collect_runs(tmp_path / "nothing", {})
+
+
+def _hand_made() -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """One run, frames 0-4; known answer: 7 detections, 6 faces (5 detectable), 4 matches,
+    3 of them identified right. Frame 2 has two candidates per box (greedy decides); frame 3
+    has no ground truth (not scored); frame 4 is an explicit empty frame."""
+    config = {
+        "device": "d",
+        "device_class": "edge",
+        "detector": "tf",
+        "recognizer": "tf",
+        "video": "v",
+        "resolution": "HD",
+        "repeat": 1,
+    }
+    truth = pd.DataFrame(
+        [
+            (0, "ben_afflek", 0, 0, 100, 100, True),
+            (0, "mindy_kaling", 200, 0, 100, 100, True),  # not enrolled: right if "unknown"
+            (0, "madonna", 400, 0, 10, 10, False),  # too small, missed
+            (1, "ben_afflek", 0, 0, 100, 100, True),  # found at IoU 0.4 only: missed
+            (2, "elton_john", 0, 0, 100, 100, True),
+            (2, "jerry_seinfeld", 50, 0, 100, 100, True),
+            (4, None, np.nan, np.nan, np.nan, np.nan, False),
+        ],
+        columns=["frame", "identity", "x", "y", "w", "h", "detectable"],
+    ).assign(video="v", resolution="HD")
+    faces = pd.DataFrame(
+        [
+            (0, 2, 2, 100, 100, "ben_afflek"),
+            (0, 205, 0, 100, 100, "unknown"),
+            (0, 600, 600, 50, 50, "unknown"),  # false positive
+            (1, 0, 0, 40, 100, "ben_afflek"),  # IoU 0.4
+            (2, 20, 0, 100, 100, "elton_john"),  # IoU 0.67 with elton, 0.54 with jerry
+            (2, 60, 0, 100, 100, "madonna"),  # IoU 0.82 with jerry: matched, wrong name
+            (3, 0, 0, 100, 100, "ben_afflek"),  # frame without ground truth: ignored
+            (4, 0, 0, 100, 100, "ben_afflek"),  # explicit empty frame: false positive
+        ],
+        columns=["frame", "x", "y", "w", "h", "identity"],
+    ).assign(**config)
+    frames = pd.DataFrame({"frame": range(5)}).assign(**config)
+    return frames, faces, truth
+
+
+def test_accuracy_on_a_hand_made_case():
+    frames, faces, truth = _hand_made()
+    row = run_accuracy(frames, faces, truth, ENROLLED).iloc[0]
+    assert (row.n_scored_frames, row.n_pred, row.n_truth, row.n_truth_detectable) == (4, 7, 6, 5)
+    assert (row.tp, row.tp_detectable, row.id_correct) == (4, 4, 3)
+    assert row.precision == pytest.approx(4 / 7) and row.recall == pytest.approx(4 / 6)
+    assert row.recall_detectable == pytest.approx(4 / 5)
+    assert row.identification_accuracy == pytest.approx(3 / 4)
+
+
+def test_accuracy_matches_per_frame_greedy_matching(collected, synthetic):
+    frames, faces, _ = collected
+    truth = load_groundtruth(
+        synthetic / "resources" / "videos", frames[["video", "resolution"]].drop_duplicates()
+    )
+    result = run_accuracy(frames, faces, truth, ENROLLED).set_index(list(CONFIG_COLUMNS))
+    key = ("server", "cloud", "onnx", "onnx", "video1", "HD", 1)
+    run_faces = faces[(faces[list(CONFIG_COLUMNS)].astype(str) == list(map(str, key))).all(axis=1)]
+    run_truth = truth[(truth["video"] == "video1") & (truth["resolution"] == "HD")]
+    run_truth = run_truth[run_truth["frame"] >= WARMUP].dropna(subset=["identity"])
+    tp = 0
+    for frame, pred in run_faces.groupby("frame"):
+        gt = run_truth[run_truth["frame"] == frame]
+        corners = [t[["x", "y", "w", "h"]].to_numpy() for t in (pred, gt)]
+        boxes = [np.c_[c[:, :2], c[:, :2] + c[:, 2:]] for c in corners]
+        tp += sum(iou >= 0.5 for _, _, iou in match_boxes(*boxes))
+    assert result.loc[key, "tp"] == tp
+    assert result.loc[key, "n_truth"] == len(run_truth) and result.loc[key, "n_pred"] == len(
+        run_faces
+    )
+
+
+def test_table6_columns_and_values(collected):
+    frames, _, _ = collected
+    table = tables.table6(frames)
+    assert {
+        "device",
+        "device_class",
+        "detector",
+        "recognizer",
+        "recognition_time_s",
+        "detection_time_s",
+        "fps",
+        "faces",
+        "total_time_p50_s",
+        "total_time_p90_s",
+        "total_time_p99_s",
+        "n_frames",
+        "n_inputs",
+        "n_runs",
+    } <= set(table.columns)
+    assert len(table) == sum(len(d.pairs) for d in DEVICES)
+    assert (table["n_inputs"] == 6).all() and (table["n_runs"] == 6).all()
+    one = frames[(frames["device"] == "server") & (frames["detector"] == "onnx")]
+    fps = one.groupby(["video", "resolution"], observed=True)["t_total_s"].agg(
+        lambda t: len(t) / t.sum()
+    )
+    row = table[(table["device"] == "server") & (table["detector"] == "onnx")].iloc[0]
+    assert row["fps"] == pytest.approx(fps.mean())
+    per_res = tables.per_resolution_table(frames)
+    assert len(per_res) == 3 * len(table)
+
+
+def test_energy_table_says_not_measured(collected):
+    frames, _, runs = collected
+    energy = tables.energy_table(frames, runs).set_index(["device", "detector", "recognizer"])
+    assert energy.loc[("jetson", "tf", "tf"), "energy_per_frame_j"] > 0
+    assert "not measured" in energy.loc[("server", "tf", "tf"), "note"]
+
+
+def _paper_like_csv(path: Path) -> Path:
+    rows = [
+        ("p", "edge", "TF", "TF", 0.4, 0.6, 1.0, 2.4),
+        ("p", "edge", "TRT", "TF", 0.4, 0.1, 2.0, 3.0),
+        ("p", "edge", "TRT", "TFLite", 0.3, 0.1, 2.5, 3.0),
+    ]
+    columns = [
+        "platform",
+        "platform_class",
+        "detector",
+        "recognizer",
+        "avg_recognition_time_s",
+        "avg_detection_time_s",
+        "avg_fps",
+        "avg_num_faces",
+    ]
+    pd.DataFrame(rows, columns=columns).to_csv(path, index=False)
+    return path
+
+
+def test_paper_vs_ours_ratios(collected, tmp_path):
+    frames, _, _ = collected
+    comparison = tables.paper_vs_ours(
+        _paper_like_csv(tmp_path / "t6.csv"),
+        tables.table6(frames),
+        tables.per_resolution_table(frames),
+    ).set_index(["quantity", "step", "framework"])
+    paper = comparison.loc[("detection speed-up over tf", "", "tensorrt")]
+    assert paper["paper_mean"] == pytest.approx(6.0) and paper["ours_n"] == 2
+    assert comparison.loc[("fps drop", "480->HD", "all"), "paper_mean"] == 2.4
+    assert comparison.loc[("fps drop", "HD->FHD", "all"), "ours_mean"] > 1
+
+
+@pytest.mark.skipif(PAPER_DIR is None, reason="the paper's tables are not here")
+def test_the_papers_table6_gives_the_papers_numbers():
+    """The claims' computations, run on the paper's own Table 6, give the paper's numbers."""
+    paper = tables.read_paper_table6(PAPER_DIR / "table6_reconstructed.csv")
+    parts = {c.number: c.table6_parts(paper) for c in CLAIMS if c.table6_parts}
+    fps_lost = parts[12][0].values
+    assert fps_lost.min() == pytest.approx(0.046, abs=0.001)
+    assert fps_lost.max() == pytest.approx(0.62, abs=0.005)
+    assert parts[5][0].values.between(0.51, 0.77).all()
+    assert parts[6][1].values.iloc[0] == pytest.approx(-0.24, abs=0.005)  # jetson-agx
+    tf_spread, trt_spread, _ = (p.values.iloc[0] for p in parts[7])
+    assert tf_spread == pytest.approx(0.0125, abs=0.001) and trt_spread == pytest.approx(
+        0.073, abs=0.001
+    )
+
+
+def test_claims_have_twelve_computed_verdicts(collected):
+    frames, _, runs = collected
+    claims = check_claims(frames, runs).set_index("claim")
+    assert list(claims.index) == list(range(1, 13))
+    assert claims["verdict"].isin(VERDICTS).all()
+    assert (claims["reason"].str.len() > 0).all()
+    assert claims.loc[3, "verdict"] != "not testable here"  # an edge and a cloud device
+    assert claims.loc[4, "verdict"] != "not testable here"  # tensorrt and tf detectors
+    assert claims.loc[9, "verdict"] == "not testable here"
+    assert "only one OS" in claims.loc[9, "reason"]
+
+
+def test_every_figure_is_written(collected, synthetic, tmp_path):
+    frames, faces, runs = collected
+    truth = load_groundtruth(
+        synthetic / "resources" / "videos", frames[["video", "resolution"]].drop_duplicates()
+    )
+    by_config = tables.accuracy_table(run_accuracy(frames, faces, truth, ENROLLED))
+    comparison = tables.paper_vs_ours(
+        _paper_like_csv(tmp_path / "t6.csv"),
+        tables.table6(frames),
+        tables.per_resolution_table(frames),
+    )
+    pair = figures.Pair("device", "jetson", "server")
+    paths = figures.all_figures(frames, tmp_path / "figs", runs, by_config, comparison, pair)
+    assert len(paths) == 14 and len({p.name for p in paths}) == 14
+    for path in paths:
+        text = path.read_text()
+        assert text.startswith("<?xml") and "</svg>" in text, path
+    assert "not measured" not in svg_text(tmp_path / "figs" / "fig15_power.svg")
+    assert "no pair" not in svg_text(tmp_path / "figs" / "fig12_pair_fps.svg")
+
+
+def test_absent_measures_give_not_measured_figures(collected, tmp_path):
+    frames, _, runs = collected
+    nothing = frames.assign(power_w=np.nan, energy_j=np.nan, gpu_mem_used_mb=np.nan)
+    for draw in (
+        figures.fig15_power,
+        figures.fig16_power_by_framework,
+        figures.energy_per_frame,
+        figures.fig13_memory,
+    ):
+        text = svg_text(draw(nothing, tmp_path / f"{draw.__name__}.svg", runs))
+        assert "not measured: " in text, draw.__name__
+    assert "no sensor on this synthetic device" in svg_text(tmp_path / "fig15_power.svg")
+    missing = svg_text(figures.fig12_pair_fps(frames, tmp_path / "pair.svg", None, runs))
+    assert "no pair available: none declared" in missing
+    setting = figures.Pair("recognizer_threads", "1", "2")  # every run used 2 threads
+    text = svg_text(figures.fig14_pair_memory(frames, tmp_path / "mem.svg", setting, runs))
+    assert "no run with recognizer_threads = 1" in text
+
+
+def test_figures_are_reproducible(collected, tmp_path):
+    frames, _, _ = collected
+    first = figures.fig09_fps_per_resolution(frames, tmp_path / "a.svg").read_bytes()
+    assert figures.fig09_fps_per_resolution(frames, tmp_path / "b.svg").read_bytes() == first
+
+
+@pytest.mark.parametrize("root", REAL_TREES, ids=lambda p: p.name)
+def test_real_workflow_tree(root, tmp_path):
+    """The whole analysis on a real run tree (a local check; CI has none)."""
+    runs_dir = root / "results" / "runs"
+    if not runs_dir.is_dir():
+        pytest.skip(f"no {runs_dir}")
+    device_class = {p.name: "edge" for p in runs_dir.iterdir() if p.is_dir()}
+    frames, faces = collect_runs(runs_dir, device_class, root / "resources" / "videos")
+    runs = run_table(runs_dir, device_class)
+    metas = [json.loads(p.read_text()) for p in runs_dir.rglob("run.json")]
+    assert len(frames) == sum(m["summary"]["measured_frames"] for m in metas) > 0
+    truth = load_groundtruth(
+        root / "resources" / "videos", frames[["video", "resolution"]].drop_duplicates()
+    )
+    enrolled = read_enrolled(next((root / "resources" / "gallery").glob("*.json")))
+    accuracy = run_accuracy(frames, faces, truth, enrolled)
+    assert accuracy["precision"].between(0, 1).all() and accuracy["recall"].gt(0.5).all()
+    claims = check_claims(
+        frames, runs, PAPER_DIR / "table6_reconstructed.csv" if PAPER_DIR else None
+    )
+    assert len(claims) == 12 and claims["verdict"].isin(VERDICTS).all()
+    assert claims.set_index("claim").loc[3, "verdict"] == "not testable here"
+    paths = figures.all_figures(frames, tmp_path, runs, tables.accuracy_table(accuracy))
+    assert "not measured: GPU / board rail" in svg_text(tmp_path / "fig15_power.svg")
+    assert all(p.stat().st_size > 1000 for p in paths)
