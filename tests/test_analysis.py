@@ -1,5 +1,5 @@
 """Analysis: aggregation, accuracy, tables, claims and figures on synthetic runs in the real
-schema, plus the same pipeline on a real workflow tree when one is at hand (/tmp/mr, /tmp/wf1)."""
+schema, plus the same pipeline on the real tree of the end-to-end CI run."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from conftest import REPO_ROOT
 
 from facebench.analysis import figures, tables
@@ -45,7 +46,6 @@ DEVICES = [
 N_RUNS = sum(len(d.pairs) for d in DEVICES) * len(VIDEO_FRAMES) * 3
 PAPER_CANDIDATES = [REPO_ROOT / "resources" / "paper", REPO_ROOT.parent / "shared" / "paper"]
 PAPER_DIR = next((p for p in PAPER_CANDIDATES if (p / "table6_reconstructed.csv").is_file()), None)
-REAL_TREES = [Path("/tmp/mr"), Path("/tmp/wf1")]
 
 
 def svg_text(path: Path) -> str:
@@ -369,13 +369,11 @@ def test_figures_are_reproducible(collected, tmp_path):
     assert figures.fig09_fps_per_resolution(frames, tmp_path / "b.svg").read_bytes() == first
 
 
-@pytest.mark.parametrize("root", REAL_TREES, ids=lambda p: p.name)
-def test_real_workflow_tree(root, tmp_path):
-    """The whole analysis on a real run tree (a local check; CI has none)."""
-    runs_dir = root / "results" / "runs"
-    if not runs_dir.is_dir():
-        pytest.skip(f"no {runs_dir}")
-    device_class = {p.name: "edge" for p in runs_dir.iterdir() if p.is_dir()}
+def test_real_workflow_tree(workflow_dir, tmp_path):
+    """The whole analysis on the run tree of the end-to-end workflow run (config/ci.yaml)."""
+    root, runs_dir = workflow_dir, workflow_dir / "results" / "runs"
+    devices = yaml.safe_load((root / "config.yaml").read_text())["runs"]["devices"]
+    device_class = {name: spec["class"] for name, spec in devices.items()}
     frames, faces = collect_runs(runs_dir, device_class, root / "resources" / "videos")
     runs = run_table(runs_dir, device_class)
     metas = [json.loads(p.read_text()) for p in runs_dir.rglob("run.json")]
