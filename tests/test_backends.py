@@ -13,9 +13,9 @@ from facebench.backends.registry import (
     load_embedder,
     unavailable_reason,
 )
-from facebench.boxes import largest, match_boxes
+from facebench.boxes import match_boxes
 from facebench.errors import FacebenchError
-from facebench.faces import extract_faces, prewhiten
+from facebench.faces import largest_face, prewhiten
 from facebench.photos import list_photos, read_rgb
 
 RUNNABLE_EMBEDDERS = [n for n, s in EMBEDDERS.items() if unavailable_reason(s) is None]
@@ -36,12 +36,7 @@ def tf_detector(models_dir):
 @pytest.fixture(scope="module")
 def real_faces(photos, tf_detector):
     """Prewhitened 160x160 crops of the largest face of each val photo (kept in memory only)."""
-    faces = []
-    for photo in photos:
-        rgb = read_rgb(photo.path)
-        found = tf_detector.detect(rgb)
-        i = largest(found.boxes)
-        faces.append(extract_faces(rgb, found.boxes[i : i + 1], found.landmarks[i : i + 1], "crop"))
+    faces = [largest_face(tf_detector, read_rgb(photo.path), "crop") for photo in photos]
     return prewhiten(np.concatenate(faces))
 
 

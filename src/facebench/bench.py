@@ -18,8 +18,7 @@ from facebench.backends.registry import (
     load_embedder,
     unavailable_reason,
 )
-from facebench.boxes import largest
-from facebench.faces import extract_faces, prewhiten
+from facebench.faces import largest_face, prewhiten
 from facebench.measure import peak_rss_mb, time_calls, timed_init
 from facebench.models.layout import FACENET, model_file
 from facebench.photos import list_photos, photo_collage, read_rgb
@@ -42,13 +41,9 @@ def real_faces(faces_dir: Path, models_dir: Path, count: int, threads: int) -> n
     detector = load_detector(name, models_dir, threads)
     faces = []
     for photo in photos:
-        rgb = read_rgb(photo.path)
-        found = detector.detect(rgb)
-        if len(found):
-            i = largest(found.boxes)
-            faces.append(
-                extract_faces(rgb, found.boxes[i : i + 1], found.landmarks[i : i + 1], "crop")[0]
-            )
+        face = largest_face(detector, read_rgb(photo.path), "crop")
+        if face is not None:
+            faces.append(face[0])
         if len(faces) == count:
             break
     return prewhiten(np.stack(faces))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from facebench.boxes import largest
+
 FACE_SIZE_PX = 160
 CROP_MARGIN_PX = 44  # davidsandberg/facenet compare.py: 44 px in source pixels, half per side
 ALIGNMENTS = ("crop", "similarity")
@@ -58,6 +60,15 @@ def extract_faces(
     else:
         faces = [align_similarity(rgb, points) for points in landmarks]
     return np.stack(faces) if faces else np.zeros((0, FACE_SIZE_PX, FACE_SIZE_PX, 3), np.uint8)
+
+
+def largest_face(detector, rgb: np.ndarray, alignment: str) -> np.ndarray | None:
+    """The (1, 160, 160, 3) uint8 face of the largest detection in ``rgb``, None if none."""
+    found = detector.detect(rgb)
+    if not len(found):
+        return None
+    k = largest(found.boxes)
+    return extract_faces(rgb, found.boxes[k : k + 1], found.landmarks[k : k + 1], alignment)
 
 
 def prewhiten(faces: np.ndarray) -> np.ndarray:

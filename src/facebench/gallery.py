@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from facebench.boxes import largest
 from facebench.errors import FacebenchError
-from facebench.faces import extract_faces, prewhiten
+from facebench.faces import largest_face, prewhiten
 from facebench.fileio import atomic_path, write_json
 from facebench.identify import nearest
 from facebench.photos import Photo, read_rgb
@@ -58,11 +57,8 @@ def embed_photos(detector, embedder, photos: list[Photo], alignment: str) -> np.
     """One embedding per photo (its largest face); NaN rows for photos with no face."""
     out = np.full((len(photos), 128), np.nan, np.float32)
     for i, photo in enumerate(photos):
-        rgb = read_rgb(photo.path)
-        found = detector.detect(rgb)
-        if len(found):
-            k = largest(found.boxes)
-            face = extract_faces(rgb, found.boxes[k : k + 1], found.landmarks[k : k + 1], alignment)
+        face = largest_face(detector, read_rgb(photo.path), alignment)
+        if face is not None:
             out[i] = embedder.embed(prewhiten(face))[0]
     return out
 

@@ -76,21 +76,17 @@ def compute_reference(detector, embedder, photos: list[Photo], alignment: str) -
     face_box = np.array(
         [o + largest(d.boxes) if len(d) else -1 for o, d in zip(offsets, detections, strict=True)]
     )
-    boxes = np.concatenate([d.boxes for d in detections]).reshape(-1, 4)
-    landmarks = np.concatenate([d.landmarks for d in detections]).reshape(-1, 5, 2)
-    chosen = face_box >= 0
-    photo_boxes = np.full((len(photos), 4), np.nan, np.float32)
-    photo_marks = np.full((len(photos), 5, 2), np.nan, np.float32)
-    photo_boxes[chosen], photo_marks[chosen] = boxes[face_box[chosen]], landmarks[face_box[chosen]]
-    return Reference(
+    ref = Reference(
         keys=np.array([p.key for p in photos]),
         n_faces=n_faces,
         photo_of_box=np.repeat(np.arange(len(photos)), n_faces),
-        boxes=boxes,
-        landmarks=landmarks,
+        boxes=np.concatenate([d.boxes for d in detections]).reshape(-1, 4),
+        landmarks=np.concatenate([d.landmarks for d in detections]).reshape(-1, 5, 2),
         face_box=face_box,
-        embeddings=embed_largest(embedder, photos, photo_boxes, photo_marks, alignment),
+        embeddings=np.empty((len(photos), 128), np.float32),
     )
+    ref.embeddings = embed_largest(embedder, photos, *reference_faces(ref), alignment)
+    return ref
 
 
 def reference_faces(ref: Reference) -> tuple[np.ndarray, np.ndarray]:
