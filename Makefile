@@ -4,8 +4,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PROFILE := --workflow-profile workflow/profiles/default
+# The report test opens report.html in Debian's Chromium; another browser: CHROMIUM=/path make test
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 
-.PHONY: setup run report test lint clean
+.PHONY: setup browser run report test lint bench-analysis clean
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +17,12 @@ $(STAMP): envs/requirements.txt pyproject.toml
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+
+browser: $(CHROMIUM)
 
 run: setup
 	@start=$$(date +%s); $(BIN)/snakemake --cores all $(PROFILE) && \
@@ -28,8 +37,13 @@ lint: setup
 	$(BIN)/snakefmt --check Snakefile workflow/rules
 	$(BIN)/snakemake --lint --cores 1
 
-test: lint
-	$(BIN)/pytest
+test: lint browser
+	FACEBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+
+# The analysis (aggregation, tables, claims, figures) on a synthetic data set the size of the
+# paper's (294 runs, > 600 K frame rows): prints seconds per stage and peak memory.
+bench-analysis: setup
+	$(BIN)/python -m facebench.analysis.scale --paper-table6 resources/paper/table6_reconstructed.csv
 
 clean:
 	rm -rf $(VENV) .snakemake logs results

@@ -16,6 +16,10 @@ include: "workflow/rules/parity.smk"
 include: "workflow/rules/gallery.smk"
 include: "workflow/rules/videos.smk"
 include: "workflow/rules/runs.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/analysis.smk"
+include: "workflow/rules/figures.smk"
+include: "workflow/rules/notebook.smk"
 
 
 rule all:

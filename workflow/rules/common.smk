@@ -1,3 +1,4 @@
+import mimetypes
 import os
 import sys
 from pathlib import Path
@@ -8,6 +9,8 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # facebench, installed or not
 
+from facebench.analysis.figures import REPORT_CATEGORY as FIGURES
+from facebench.analysis.stages import TABLES
 from facebench.backends.registry import DETECTORS, EMBEDDERS, unavailable_reason
 from facebench.convert import tensorrt_build_reason
 from facebench.models.layout import FACENET, MTCNN_NETS, NETS, model_file
@@ -22,6 +25,8 @@ os.environ.update(
 )
 CONDA_ENV = "../../envs/facebench.yaml"
 
+# The report offers the executed notebook for download (no mimetype: shown as text).
+mimetypes.add_type("application/x-ipynb+json", ".ipynb")
 MODELS_DIR = Path("resources/models")
 FACES_DIR = "resources/faces"
 TENSORRT_SKIP_REASON = tensorrt_build_reason()
@@ -57,9 +62,13 @@ RESOLUTIONS = config["videos"]["resolutions"]
 
 
 RUNS = config["runs"]
-THIS_DEVICE = RUNS.get("this_device", "local")
-if THIS_DEVICE not in RUNS["devices"]:
-    raise WorkflowError(f"runs.this_device {THIS_DEVICE!r} is not among runs.devices")
+THIS_HOST = RUNS["this_host"]
+DEVICE_CLASS = {name: spec["class"] for name, spec in RUNS["devices"].items()}
+for key, names in (("this_host", THIS_HOST), ("pair", RUNS["pair"])):
+    if unknown := [name for name in names if name not in RUNS["devices"]]:
+        raise WorkflowError(f"runs.{key}: {unknown} not among runs.devices")
+PAPER_DIR = Path(workflow.basedir) / "resources" / "paper"
+NOTEBOOK = Path(workflow.basedir) / "reports" / "analysis.ipynb"
 
 
 def run_matrix(device):
@@ -202,6 +211,64 @@ def get_run_outputs(device):
     ]
 
 
+def device_threads(device):
+    """Intra-op threads per backend on ``device`` (None = all cores of the job)."""
+    backends = (*DETECTORS, *EMBEDDERS)
+    if "threads" in (spec := RUNS["devices"][device]):
+        return dict.fromkeys(backends, spec["threads"])
+    return {b: RUNS["threads_per_backend"].get(b, RUNS["threads"]) for b in backends}
+
+
+def get_device_threads(wildcards):
+    return device_threads(wildcards.device)
+
+
+def get_aggregate_runs(wildcards):
+    """The runs of this host's devices, and those of other devices already under results/
+    (copied from their hosts): every device's runs meet in the aggregate."""
+    others = [d for d in RUNS["devices"] if d not in THIS_HOST]
+    copied = [
+        str(path)
+        for device in others
+        for path in sorted(Path("results/runs", device).glob("*__*/*_*/rep*/run.json"))
+    ]
+    return [*(run for d in THIS_HOST for run in get_run_outputs(d)), *copied]
+
+
+def get_groundtruth(wildcards):
+    return expand(
+        "resources/videos/{video}/{res}.groundtruth.csv", video=VIDEOS, res=RESOLUTIONS
+    )
+
+
+def get_enrolled_gallery(wildcards):
+    return f"resources/gallery/{runnable('embedder', config['gallery']['recognizers'])[0]}.json"
+
+
+def figure_output(name):
+    return report(
+        f"results/figures/{name}.svg",
+        caption=f"../../reports/captions/figures/{name}.rst",
+        category=FIGURES[name],
+    )
+
+
+def table_output(name):
+    return report(
+        f"results/tables/{name}.csv",
+        caption=f"../../reports/captions/tables/{name}.rst",
+        category="Paper vs ours" if name == "paper_vs_ours" else "Tables",
+    )
+
+
+ANALYSIS_OUTPUTS = [
+    *expand("results/figures/{name}.svg", name=FIGURES),
+    *expand("results/tables/{name}.csv", name=TABLES),
+    "results/claims.csv",
+    "results/notebooks/analysis.ipynb",
+]
+
+
 def get_final_output():
     galleries = runnable("embedder", config["gallery"]["recognizers"])
     return [
@@ -210,7 +277,8 @@ def get_final_output():
         "results/parity/parity.csv",
         *expand("resources/gallery/{recognizer}.npz", recognizer=galleries),
         *expand("results/videos/{video}/check.json", video=VIDEOS),
-        f"results/runs/{THIS_DEVICE}/skipped.csv",
-        f"results/runs/{THIS_DEVICE}/sampler_overhead.json",
-        *get_run_outputs(THIS_DEVICE),
+        *expand("results/runs/{device}/skipped.csv", device=THIS_HOST),
+        *expand("results/runs/{device}/sampler_overhead.json", device=THIS_HOST),
+        *(run for device in THIS_HOST for run in get_run_outputs(device)),
+        *ANALYSIS_OUTPUTS,
     ]

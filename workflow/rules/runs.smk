@@ -20,6 +20,7 @@ rule run_inference:
     params:
         models_dir=get_models_dir,
         runs=RUNS,
+        threads=get_device_threads,
         alignment=config["alignment"],
     script:
         "../scripts/run_inference.py"

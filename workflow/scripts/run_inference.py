@@ -7,9 +7,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
 
     from facebench.run import RunConfig, run_benchmark
 
-    runs, w = snakemake.params.runs, snakemake.wildcards
-    default_threads = runs["threads"] or snakemake.threads
-    threads = runs.get("threads_per_backend", {})
+    runs, w, threads = snakemake.params.runs, snakemake.wildcards, snakemake.params.threads
     config = RunConfig(
         device=w.device,
         detector=w.detector,
@@ -18,8 +16,8 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         models_dir=Path(snakemake.params.models_dir),
         gallery=Path(snakemake.input.gallery),
         warmup_frames=runs["warmup_frames"],
-        detector_threads=threads.get(w.detector, default_threads),
-        recognizer_threads=threads.get(w.recognizer, default_threads),
+        detector_threads=threads[w.detector] or snakemake.threads,
+        recognizer_threads=threads[w.recognizer] or snakemake.threads,
         batching=runs["batching"],
         alignment=snakemake.params.alignment,
         reader=runs["reader"],

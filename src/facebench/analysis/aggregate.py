@@ -98,10 +98,16 @@ def resolution_order(values: Iterable[str]) -> list[str]:
 
 def find_runs(runs_dir: Path, device_class: dict[str, str]) -> list[Run]:
     """Every complete run (run.json is written last) under ``runs_dir``, sorted by path."""
-    runs = [_run(path.parent, device_class) for path in sorted(Path(runs_dir).glob(RUN_GLOB))]
+    runs = read_runs(sorted(Path(runs_dir).glob(RUN_GLOB)), device_class)
     if not runs:
         raise FacebenchError(f"{runs_dir}: no run (no {RUN_GLOB})")
     return runs
+
+
+def read_runs(run_files: Iterable[Path], device_class: dict[str, str]) -> list[Run]:
+    """The runs whose ``run.json`` files are given
+    (``<device>/<detector>__<recognizer>/<video>_<res>/rep<r>/run.json``)."""
+    return [_run(Path(path).parent, device_class) for path in run_files]
 
 
 def _run(run_dir: Path, device_class: dict[str, str]) -> Run:
@@ -197,14 +203,13 @@ def _with_config(data: pd.DataFrame, runs: list[Run], run_index: np.ndarray) -> 
 
 
 def collect_runs(
-    runs_dir: Path, device_class: dict[str, str], groundtruth_dir: Path | None = None
+    runs: list[Run], groundtruth_dir: Path | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(frames, faces) of every run with its config columns, warm-up frames excluded.
+    """(frames, faces) of ``runs`` with their config columns, warm-up frames excluded.
 
     With ``groundtruth_dir`` (``resources/videos``), frames gain ``n_truth_faces`` and
     ``n_truth_detectable`` (NaN where the input has no ground truth for that frame).
     """
-    runs = find_runs(runs_dir, device_class)
     frame_tables = [read_csv_typed(r.path / "frames.csv", schema_columns("frames")) for r in runs]
     face_tables = [read_csv_typed(r.path / "faces.csv", schema_columns("faces")) for r in runs]
     frames_run = np.repeat(np.arange(len(runs)), [len(t) for t in frame_tables])
@@ -223,11 +228,11 @@ def collect_runs(
     return frames, faces
 
 
-def run_table(runs_dir: Path, device_class: dict[str, str]) -> pd.DataFrame:
+def run_table(runs: list[Run]) -> pd.DataFrame:
     """One row per run: configuration, host, settings, cold start and how each sensor measured
     (``sensor_<quantity>``: the method or ``not measured: <reason>``)."""
     rows = []
-    for run in find_runs(runs_dir, device_class):
+    for run in runs:
         meta, config = run.meta, run.meta["config"]
         cold = meta.get("cold_start", {})
         gpus = meta.get("gpus", "")

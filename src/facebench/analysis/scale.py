@@ -6,7 +6,7 @@ video 2: 78 s at 30 FPS, three resolutions each) to a temporary folder, then tim
 parquet, accuracy, tables, claims and every figure, and prints the seconds of each step and the
 process's peak resident memory. Target: under 60 s and 4 GB on two cores.
 
-    python -m facebench.analysis.scale [--keep DIR]
+    python -m facebench.analysis.scale --paper-table6 resources/paper/table6_reconstructed.csv
 """
 
 from __future__ import annotations
@@ -19,10 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from facebench.analysis import figures, tables
-from facebench.analysis.accuracy import run_accuracy
-from facebench.analysis.aggregate import collect_runs, load_groundtruth, run_table, write_parquet
-from facebench.analysis.claims import check_claims
+from facebench.analysis import stages
+from facebench.analysis.aggregate import RUN_GLOB
 from facebench.analysis.synthetic import ENROLLED, Device, write_dataset
 
 PAPER_VIDEO_FRAMES = {"video1": 130 * 20, "video2": 78 * 30}
@@ -69,35 +67,37 @@ def timed(log: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
     return result
 
 
-def analyse(root: Path, device_class: dict[str, str], paper_csv: Path | None) -> dict[str, float]:
-    """Every analysis step on the runs under ``root``; seconds per step."""
+def analyse(root: Path, device_class: dict[str, str], paper_table6: Path) -> dict[str, float]:
+    """Every analysis stage on the runs under ``root``, as the workflow runs them; seconds per
+    stage."""
     log: dict[str, float] = {}
-    runs_dir, videos = root / "results" / "runs", root / "resources" / "videos"
-    frames, faces = timed(log, "collect_runs", lambda: collect_runs(runs_dir, device_class, videos))
-    runs = timed(log, "run_table", lambda: run_table(runs_dir, device_class))
-    timed(log, "write_parquet", lambda: write_parquet(frames, faces, root / "aggregate", runs))
-    truth = load_groundtruth(videos, frames[["video", "resolution"]].drop_duplicates())
-    per_run = timed(log, "accuracy", lambda: run_accuracy(frames, faces, truth, ENROLLED))
-    by_config = tables.accuracy_table(per_run)
-    table6 = timed(log, "table6", lambda: tables.table6(frames))
-    per_res = timed(log, "per_resolution", lambda: tables.per_resolution_table(frames))
-    comparison = tables.paper_vs_ours(paper_csv, table6, per_res) if paper_csv else None
-    timed(log, "claims", lambda: check_claims(frames, runs, paper_csv))
-    pair = figures.Pair("device", "rtx2080ti-ub16", "rtx2080ti-ub18")
+    runs_dir, videos, out = root / "results" / "runs", root / "resources" / "videos", root / "out"
+    run_files = sorted(runs_dir.glob(RUN_GLOB))
+    timed(log, "aggregate", lambda: stages.aggregate(run_files, device_class, videos, out))
+    data = timed(log, "read parquet", lambda: stages.Aggregate.read(out))
+    built = timed(log, "tables", lambda: stages.build_tables(data, videos, ENROLLED, paper_table6))
+    for name, table in built.items():
+        stages.write_csv(table, out / f"{name}.csv")
+    timed(log, "claims", lambda: stages.claims(data, paper_table6))
+    pair = ("rtx2080ti-ub16", "rtx2080ti-ub18")
     timed(
         log,
         "figures",
-        lambda: figures.all_figures(frames, root / "figures", runs, by_config, comparison, pair),
+        lambda: stages.draw_figures(
+            data, out, out / "accuracy.csv", out / "paper_vs_ours.csv", pair
+        ),
     )
-    log["rows"] = len(frames)
-    log["face_rows"] = len(faces)
+    log["rows"] = len(data.frames)
+    log["face_rows"] = len(data.faces)
     return log
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--keep", type=Path, help="write the data set here and keep it")
-    parser.add_argument("--paper-table6", type=Path, help="table6_reconstructed.csv")
+    parser.add_argument(
+        "--paper-table6", type=Path, required=True, help="the paper's table6_reconstructed.csv"
+    )
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         root = args.keep or Path(tmp)

@@ -1,0 +1,100 @@
+"""The analysis as the workflow runs it, files in and files out: aggregate the runs, compute
+the tables and the claims check, draw the figures. Each output is written whole or not at all."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from facebench.analysis import figures, tables
+from facebench.analysis.accuracy import run_accuracy
+from facebench.analysis.aggregate import (
+    collect_runs,
+    load_groundtruth,
+    read_runs,
+    run_table,
+    write_parquet,
+)
+from facebench.analysis.claims import check_claims
+from facebench.fileio import atomic_path
+
+TABLES = ("table6", "per_resolution", "accuracy", "accuracy_per_run", "energy", "paper_vs_ours")
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """The aggregated data set: frames and faces (warm-up excluded) and one row per run."""
+
+    frames: pd.DataFrame
+    faces: pd.DataFrame
+    runs: pd.DataFrame
+
+    @classmethod
+    def read(cls, directory: Path) -> Aggregate:
+        """``frames``, ``faces`` and ``runs`` parquet files of ``directory``."""
+        names = ("frames", "faces", "runs")
+        return cls(*(pd.read_parquet(Path(directory) / f"{name}.parquet") for name in names))
+
+
+def aggregate(
+    run_files: Iterable[Path], device_class: dict[str, str], groundtruth_dir: Path, out_dir: Path
+) -> list[Path]:
+    """The runs of ``run_files`` (their ``run.json``) into ``frames``, ``faces`` and ``runs``
+    parquet files in ``out_dir``."""
+    runs = read_runs(run_files, device_class)
+    frames, faces = collect_runs(runs, groundtruth_dir)
+    return write_parquet(frames, faces, out_dir, run_table(runs))
+
+
+def build_tables(
+    data: Aggregate, groundtruth_dir: Path, enrolled: frozenset[str], paper_table6: Path
+) -> dict[str, pd.DataFrame]:
+    """Every table of :data:`TABLES`: Table 6 and per resolution (means, percentiles, n),
+    accuracy per configuration and per run (``enrolled``: the people in the gallery), energy
+    per frame and the paper's ratios beside ours."""
+    inputs = data.frames[["video", "resolution"]].drop_duplicates()
+    truth = load_groundtruth(groundtruth_dir, inputs)
+    per_run = run_accuracy(data.frames, data.faces, truth, enrolled)
+    table6 = tables.table6(data.frames)
+    per_resolution = tables.per_resolution_table(data.frames)
+    return {
+        "table6": table6,
+        "per_resolution": per_resolution,
+        "accuracy": tables.accuracy_table(per_run),
+        "accuracy_per_run": per_run,
+        "energy": tables.energy_table(data.frames, data.runs),
+        "paper_vs_ours": tables.paper_vs_ours(paper_table6, table6, per_resolution),
+    }
+
+
+def claims(data: Aggregate, paper_table6: Path) -> pd.DataFrame:
+    """The paper's 12 claims checked on ``data``."""
+    return check_claims(data.frames, data.runs, paper_table6)
+
+
+def write_csv(table: pd.DataFrame, path: Path) -> Path:
+    """``table`` as CSV at ``path`` (atomically; 6 significant digits for floats)."""
+    with atomic_path(Path(path)) as tmp:
+        table.to_csv(tmp, index=False, float_format="%.6g")
+    return Path(path)
+
+
+def draw_figures(
+    data: Aggregate,
+    out_dir: Path,
+    accuracy_csv: Path,
+    comparison_csv: Path,
+    pair: tuple[str, str] | None,
+) -> list[Path]:
+    """Every figure (SVG) into ``out_dir``; ``pair`` is two devices for figures 12 and 14."""
+    return figures.all_figures(
+        data.frames,
+        out_dir,
+        data.runs,
+        pd.read_csv(accuracy_csv),
+        pd.read_csv(comparison_csv),
+        figures.Pair("device", *pair) if pair else None,
+    )

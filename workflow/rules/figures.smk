@@ -1,0 +1,17 @@
+rule draw_figures:
+    input:
+        aggregate=rules.aggregate_runs.output,
+        accuracy=rules.tabulate.output.accuracy,
+        comparison=rules.tabulate.output.paper_vs_ours,
+    output:
+        **{name: figure_output(name) for name in FIGURES},
+    log:
+        "logs/analysis/draw_figures.log",
+    benchmark:
+        "benchmarks/analysis/draw_figures.tsv"
+    conda:
+        CONDA_ENV
+    params:
+        pair=RUNS["pair"],
+    script:
+        "../scripts/draw_figures.py"

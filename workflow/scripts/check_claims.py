@@ -1,0 +1,13 @@
+"""The paper's 12 claims, each checked on our data: results/claims.csv."""
+
+from facebench.workflow import rule_logging
+
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.analysis.stages import Aggregate, claims, write_csv
+
+    data = Aggregate.read(Path(snakemake.input.aggregate[0]).parent)
+    table = claims(data, Path(snakemake.input.paper))
+    write_csv(table, Path(snakemake.output.claims))
+    print(table[["claim", "verdict", "reason"]].to_string(index=False))

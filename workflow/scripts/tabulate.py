@@ -1,0 +1,18 @@
+"""Table 6, per resolution, accuracy, energy and paper-vs-ours tables as CSV."""
+
+from facebench.workflow import rule_logging
+
+with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
+    from pathlib import Path
+
+    from facebench.analysis.accuracy import read_enrolled
+    from facebench.analysis.stages import Aggregate, build_tables, write_csv
+
+    built = build_tables(
+        Aggregate.read(Path(snakemake.input.aggregate[0]).parent),
+        Path(snakemake.input.groundtruth[0]).parents[1],
+        read_enrolled(Path(snakemake.input.gallery)),
+        Path(snakemake.input.paper),
+    )
+    for name, table in built.items():
+        print(f"{write_csv(table, Path(snakemake.output[name]))}: {len(table)} rows")
