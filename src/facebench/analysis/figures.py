@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import textwrap
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -267,27 +267,43 @@ def _pair_frames(
     return data, ""
 
 
+def _pair_boxes(
+    frames: pd.DataFrame,
+    out: Path,
+    pair: Pair | None,
+    runs: pd.DataFrame | None,
+    title: str,
+    measure: Callable[[pd.DataFrame], tuple[pd.DataFrame, str]],
+) -> Path:
+    """Boxes of ``measure`` (frames -> rows with ``value``, axis label) for the pair's two
+    sides per configuration; or a figure saying why no pair is available."""
+    data, why = _pair_frames(frames, runs, pair)
+    with _figure(out) as (ax,):
+        if data is None:
+            _message(ax, why)
+            ax.set_title(f"{title} of a pair differing in one thing")
+            return Path(out)
+        data, label = measure(data)
+        sns.boxplot(
+            data, x="config", y="value", hue="side", hue_order=[pair.a, pair.b], ax=ax, **BOX
+        )
+        ax.set(title=f"{title}, {pair.label()}", xlabel="configuration", ylabel=label)
+        _rotate_x(ax)
+        _legend_outside(ax)
+    return Path(out)
+
+
 def fig12_pair_fps(
     frames: pd.DataFrame, out: Path, pair: Pair | None = None, runs: pd.DataFrame | None = None
 ) -> Path:
     """Boxes: per-frame FPS (truncated at 50, as the paper) of the pair's two sides, per
     configuration; or a figure saying why no pair is available."""
-    data, why = _pair_frames(frames, runs, pair)
-    with _figure(out) as (ax,):
-        if data is None:
-            _message(ax, why)
-            ax.set_title("Fig. 12: FPS of a pair differing in one thing")
-            return Path(out)
-        data = data.assign(fps=(1 / data["t_total_s"]).clip(upper=FPS_TRUNCATE))
-        sns.boxplot(data, x="config", y="fps", hue="side", hue_order=[pair.a, pair.b], ax=ax, **BOX)
-        ax.set(
-            title=f"Fig. 12: FPS, {pair.label()}",
-            xlabel="configuration",
-            ylabel=f"frames per second (truncated at {FPS_TRUNCATE})",
-        )
-        _rotate_x(ax)
-        _legend_outside(ax)
-    return Path(out)
+
+    def fps(data: pd.DataFrame) -> tuple[pd.DataFrame, str]:
+        value = (1 / data["t_total_s"]).clip(upper=FPS_TRUNCATE)
+        return data.assign(value=value), f"frames per second (truncated at {FPS_TRUNCATE})"
+
+    return _pair_boxes(frames, out, pair, runs, "Fig. 12: FPS", fps)
 
 
 def _memory(data: pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
@@ -306,13 +322,17 @@ def fig13_memory(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = No
     with _figure(out, ncols=2) as (left, right):
         if is_gpu:
             sns.boxplot(gpu, x="config", y="memory", hue="device_class", ax=left, **BOX)
-            left.set(ylabel="GPU memory used / total")
+            left.set(xlabel="detector/recognizer", ylabel="GPU memory used / total")
             _rotate_x(left)
         else:
             _not_measured(left, {"GPU memory": sensor_reason(runs, "gpu_mem_used_mb")})
         left.set_title("Fig. 13: GPU memory used / total")
         sns.boxplot(data, x="config", y="rss_mb", hue="device_class", ax=right, **BOX)
-        right.set(title="Fig. 13: process RSS (CPU-side memory)", ylabel="process RSS (MB)")
+        right.set(
+            title="Fig. 13: process RSS (CPU-side memory)",
+            xlabel="detector/recognizer",
+            ylabel="process RSS (MB)",
+        )
         _rotate_x(right)
     return Path(out)
 
@@ -322,20 +342,12 @@ def fig14_pair_memory(
 ) -> Path:
     """Boxes: memory of the pair's two sides per implementation (GPU used/total where
     measured, process RSS otherwise, as the axis says)."""
-    data, why = _pair_frames(frames, runs, pair)
-    with _figure(out) as (ax,):
-        if data is None:
-            _message(ax, why)
-            ax.set_title("Fig. 14: memory of a pair differing in one thing")
-            return Path(out)
+
+    def memory(data: pd.DataFrame) -> tuple[pd.DataFrame, str]:
         data, label, _ = _memory(data)
-        sns.boxplot(
-            data, x="config", y="memory", hue="side", hue_order=[pair.a, pair.b], ax=ax, **BOX
-        )
-        ax.set(title=f"Fig. 14: memory, {pair.label()}", xlabel="configuration", ylabel=label)
-        _rotate_x(ax)
-        _legend_outside(ax)
-    return Path(out)
+        return data.rename(columns={"memory": "value"}), label
+
+    return _pair_boxes(frames, out, pair, runs, "Fig. 14: memory", memory)
 
 
 def _long_measures(frames: pd.DataFrame, measures: dict[str, str], keys: list[str]) -> pd.DataFrame:
