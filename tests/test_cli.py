@@ -7,6 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
+from conftest import REPO_ROOT
+
 from facebench.bench import run_bench
 
 CLI = str(Path(sys.executable).parent / "facebench")
@@ -74,3 +77,45 @@ def test_cli_error_is_one_line(tmp_path):
     errors = [line for line in result.stderr.splitlines() if "error" in line]
     assert len(errors) == 1 and "Traceback" not in result.stderr
     assert errors[0].startswith("facebench: error: ") and str(tmp_path) in errors[0]
+
+
+def test_analyse_without_snakemake(workflow_dir, tmp_path):
+    """`facebench analyse` on the end-to-end run's tree gives the workflow's outputs."""
+    root = workflow_dir
+    result = subprocess.run(
+        [
+            CLI,
+            "analyse",
+            "--config",
+            str(root / "config.yaml"),
+            "--runs",
+            str(root / "results" / "runs"),
+            "--videos",
+            str(root / "resources" / "videos"),
+            "--gallery",
+            str(next((root / "resources" / "gallery").glob("*.json"))),
+            "--paper-table6",
+            str(REPO_ROOT / "resources" / "paper" / "table6_reconstructed.csv"),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "figures" in result.stdout
+    assert len(list((tmp_path / "figures").glob("*.svg"))) == 14
+    ours = pd.read_csv(tmp_path / "tables" / "table6.csv")
+    workflow = pd.read_csv(root / "results" / "tables" / "table6.csv")
+    pd.testing.assert_frame_equal(ours, workflow)
+
+
+def test_analyse_bad_config_is_one_line(tmp_path):
+    config = tmp_path / "config.yaml"
+    config.write_text("runs: {devices: {local: {}}}\n")
+    result = subprocess.run(
+        [CLI, "analyse", "--config", str(config)], capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"facebench: error: {config}: no runs.devices")
+    assert result.stderr.count("\n") == 1

@@ -1,4 +1,4 @@
-"""The ``facebench`` command line: ``backends``, ``bench`` and ``run``."""
+"""The ``facebench`` command line: ``backends``, ``bench``, ``run`` and ``analyse``."""
 
 from __future__ import annotations
 
@@ -87,6 +87,41 @@ def _cmd_run(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=2, default=float))
 
 
+def _device_settings(config: Path) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """(class of each device, the declared pair or None) from a workflow config file."""
+    import yaml
+
+    try:
+        runs = yaml.safe_load(config.read_text())["runs"]
+        classes = {name: spec["class"] for name, spec in runs["devices"].items()}
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise FacebenchError(f"{config}: no runs.devices with a class each ({error})") from error
+    return classes, tuple(runs.get("pair") or ()) or None
+
+
+def _cmd_analyse(args: argparse.Namespace) -> None:
+    from facebench.analysis.accuracy import read_enrolled
+    from facebench.analysis.aggregate import RUN_GLOB
+    from facebench.analysis.stages import analyse
+
+    device_class, pair = _device_settings(Path(args.config))
+    run_files = [p for p in sorted(Path(args.runs).glob(RUN_GLOB)) if p.parts[-5] in device_class]
+    if not run_files:
+        raise FacebenchError(f"{args.runs}: no run of a device of {args.config}")
+    print(f"analysing {len(run_files)} runs into {args.out}")
+    seconds = analyse(
+        run_files,
+        device_class,
+        Path(args.videos),
+        read_enrolled(Path(args.gallery)),
+        Path(args.paper_table6),
+        pair,
+        Path(args.out),
+    )
+    for stage, value in seconds.items():
+        print(f"  {stage:<13s} {value:6.1f} s")
+
+
 def parser() -> argparse.ArgumentParser:
     from facebench.backends.registry import DETECTORS, EMBEDDERS
 
@@ -127,6 +162,18 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--alignment", choices=["crop", "similarity"], default="crop")
     run.add_argument("--reader", choices=["opencv", "pyav"], default="opencv")
     run.set_defaults(func=_cmd_run)
+    analyse = commands.add_parser(
+        "analyse", help="aggregate runs into the paper's tables, claims check and figures"
+    )
+    analyse.add_argument("--config", default="config/config.yaml", help="devices and pair")
+    analyse.add_argument("--runs", default="results/runs")
+    analyse.add_argument("--videos", default="resources/videos", help="ground truth is here")
+    analyse.add_argument(
+        "--gallery", default="resources/gallery/onnx.json", help="gallery metadata (enrolled)"
+    )
+    analyse.add_argument("--paper-table6", default="resources/paper/table6_reconstructed.csv")
+    analyse.add_argument("--out", default="results/analysis", help="output directory")
+    analyse.set_defaults(func=_cmd_analyse)
     return top
 
 

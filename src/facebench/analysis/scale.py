@@ -15,9 +15,9 @@ import argparse
 import resource
 import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+import pyarrow.parquet as pq
 
 from facebench.analysis import stages
 from facebench.analysis.aggregate import RUN_GLOB
@@ -59,37 +59,18 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def timed(log: dict[str, float], name: str, step: Callable[[], Any]) -> Any:
-    """Run ``step``, record its wall time in ``log[name]``, return its result."""
-    start = time.perf_counter()
-    result = step()
-    log[name] = time.perf_counter() - start
-    return result
-
-
 def analyse(root: Path, device_class: dict[str, str], paper_table6: Path) -> dict[str, float]:
     """Every analysis stage on the runs under ``root``, as the workflow runs them; seconds per
     stage."""
-    log: dict[str, float] = {}
-    runs_dir, videos, out = root / "results" / "runs", root / "resources" / "videos", root / "out"
-    run_files = sorted(runs_dir.glob(RUN_GLOB))
-    timed(log, "aggregate", lambda: stages.aggregate(run_files, device_class, videos, out))
-    data = timed(log, "read parquet", lambda: stages.Aggregate.read(out))
-    built = timed(log, "tables", lambda: stages.build_tables(data, videos, ENROLLED, paper_table6))
-    for name, table in built.items():
-        stages.write_csv(table, out / f"{name}.csv")
-    timed(log, "claims", lambda: stages.claims(data, paper_table6))
-    pair = ("rtx2080ti-ub16", "rtx2080ti-ub18")
-    timed(
-        log,
-        "figures",
-        lambda: stages.draw_figures(
-            data, out, out / "accuracy.csv", out / "paper_vs_ours.csv", pair
-        ),
+    return stages.analyse(
+        sorted((root / "results" / "runs").glob(RUN_GLOB)),
+        device_class,
+        root / "resources" / "videos",
+        ENROLLED,
+        paper_table6,
+        ("rtx2080ti-ub16", "rtx2080ti-ub18"),
+        root / "out",
     )
-    log["rows"] = len(data.frames)
-    log["face_rows"] = len(data.faces)
-    return log
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,8 +90,11 @@ def main(argv: list[str] | None = None) -> None:
             f"(peak RSS so far {peak_rss_mb():.0f} MB)"
         )
         log = analyse(root, device_class, args.paper_table6)
-    rows, face_rows = log.pop("rows"), log.pop("face_rows")
-    print(f"{rows:,.0f} frame rows, {face_rows:,.0f} face rows")
+        rows, face_rows = (
+            pq.read_metadata(root / "out" / "aggregate" / f"{name}.parquet").num_rows
+            for name in ("frames", "faces")
+        )
+    print(f"{rows:,} frame rows, {face_rows:,} face rows")
     for name, seconds in log.items():
         print(f"  {name:<16} {seconds:6.1f} s")
     print(f"total {sum(log.values()):.1f} s, peak RSS {peak_rss_mb():.0f} MB")

@@ -3,9 +3,11 @@ the tables and the claims check, draw the figures. Each output is written whole 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -98,3 +100,38 @@ def draw_figures(
         pd.read_csv(comparison_csv),
         figures.Pair("device", *pair) if pair else None,
     )
+
+
+def analyse(
+    run_files: Iterable[Path],
+    device_class: dict[str, str],
+    groundtruth_dir: Path,
+    enrolled: frozenset[str],
+    paper_table6: Path,
+    pair: tuple[str, str] | None,
+    out_dir: Path,
+) -> dict[str, float]:
+    """Every stage, as the workflow runs them, into ``out_dir`` (``aggregate/``, ``tables/``,
+    ``claims.csv``, ``figures/``); seconds per stage."""
+    out_dir = Path(out_dir)
+    seconds: dict[str, float] = {}
+
+    def timed(name: str, step: Callable[[], Any]) -> Any:
+        start = time.perf_counter()
+        result = step()
+        seconds[name] = time.perf_counter() - start
+        return result
+
+    aggregate_dir, tables_dir = out_dir / "aggregate", out_dir / "tables"
+    timed("aggregate", lambda: aggregate(run_files, device_class, groundtruth_dir, aggregate_dir))
+    data = timed("read parquet", lambda: Aggregate.read(aggregate_dir))
+    built = timed("tables", lambda: build_tables(data, groundtruth_dir, enrolled, paper_table6))
+    for name, table in built.items():
+        write_csv(table, tables_dir / f"{name}.csv")
+    timed("claims", lambda: write_csv(claims(data, paper_table6), out_dir / "claims.csv"))
+    accuracy_csv, comparison_csv = tables_dir / "accuracy.csv", tables_dir / "paper_vs_ours.csv"
+    timed(
+        "figures",
+        lambda: draw_figures(data, out_dir / "figures", accuracy_csv, comparison_csv, pair),
+    )
+    return seconds
