@@ -255,6 +255,16 @@ def test_table6_columns_and_values(collected):
     assert len(per_res) == 3 * len(table)
 
 
+def test_table6_counts_runs_on_a_busy_host(collected):
+    frames, _, runs = collected
+    assert (tables.table6(frames, runs)["n_busy_runs"] == 0).all()
+    one = (runs["device"] == "server") & (runs["detector"] == "onnx")
+    runs = runs.assign(busy_warning=np.where(one & (runs["video"] == "video1"), "host busy", ""))
+    table = tables.table6(frames, runs).set_index(["device", "detector"], drop=False)
+    assert table.loc[("server", "onnx"), "n_busy_runs"] == 3  # video1 at 3 resolutions
+    assert table["n_busy_runs"].sum() == 3
+
+
 def test_energy_table_says_not_measured(collected):
     frames, _, runs = collected
     energy = tables.energy_table(frames, runs).set_index(["device", "detector", "recognizer"])

@@ -251,6 +251,9 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
             model_load_s=cold.get("model_load_s"),
             first_frame_s=cold.get("first_frame_s"),
             git_commit=meta.get("git_commit", ""),
+            busy_warning="; ".join(
+                filter(None, (meta.get("busy_warning_at_start"), meta.get("busy_warning")))
+            ),
             path=str(run.path),
         )
         row.update({f"sensor_{k}": v for k, v in meta.get("sensors", {}).items()})

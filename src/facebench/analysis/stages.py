@@ -60,7 +60,7 @@ def build_tables(
     inputs = data.frames[["video", "resolution"]].drop_duplicates()
     truth = load_groundtruth(groundtruth_dir, inputs)
     per_run = run_accuracy(data.frames, data.faces, truth, enrolled)
-    table6 = tables.table6(data.frames)
+    table6 = tables.table6(data.frames, data.runs)
     per_resolution = tables.per_resolution_table(data.frames)
     return {
         "table6": table6,

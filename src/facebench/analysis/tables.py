@@ -88,12 +88,20 @@ def _percentiles(frames: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return pd.DataFrame(parts)
 
 
-def table6(frames: pd.DataFrame) -> pd.DataFrame:
+def table6(frames: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
     """The paper's Table 6 (means over the inputs per device x detector x recognizer) plus
-    time percentiles over all frames, frame count, inputs and runs."""
+    time percentiles over all frames, frame count, inputs and runs; with ``runs``
+    (:func:`facebench.analysis.aggregate.run_table`), ``n_busy_runs``: runs during which
+    other processes kept the host busy (their timings may be inflated)."""
     table = _over_inputs(per_input(frames), CONFIG).join(_percentiles(frames, CONFIG))
-    runs = frames[[*CONFIG, *INPUT, "repeat"]].drop_duplicates()
-    return table.assign(n_runs=runs.groupby(CONFIG, observed=True).size()).reset_index()
+    keys = frames[[*CONFIG, *INPUT, "repeat"]].drop_duplicates()
+    table = table.assign(n_runs=keys.groupby(CONFIG, observed=True).size()).reset_index()
+    if runs is None:
+        return table
+    busy = runs.assign(n_busy_runs=runs["busy_warning"].str.len() > 0)
+    busy = busy.astype({c: str for c in CONFIG}).groupby(CONFIG)["n_busy_runs"].sum()
+    found = busy.reindex(pd.MultiIndex.from_frame(table[CONFIG].astype(str)), fill_value=0)
+    return table.assign(n_busy_runs=found.to_numpy())
 
 
 def per_resolution_table(frames: pd.DataFrame) -> pd.DataFrame:
