@@ -69,7 +69,8 @@ def test_tables(results, config):
     assert energy["note"].str.contains("not measured").all()
     comparison = pd.read_csv(results / "tables" / "paper_vs_ours.csv")
     assert comparison["paper_mean"].notna().any() and comparison["ours_mean"].notna().any()
-    assert {f"{name}.csv" for name in TABLES} == {p.name for p in (results / "tables").iterdir()}
+    written = {p.name for p in (results / "tables").iterdir()}
+    assert written == {f"{name}.{kind}" for name in TABLES for kind in ("csv", "html")}
 
 
 def test_claims_have_twelve_verdicts(results):

@@ -5,7 +5,8 @@ rule tabulate:
         gallery=get_enrolled_gallery,
         paper=PAPER_DIR / "table6_reconstructed.csv",
     output:
-        **{name: table_output(name) for name in TABLES},
+        **{name: f"results/tables/{name}.csv" for name in TABLES},
+        **{f"{name}_html": table_output(name) for name in TABLES},
     log:
         "logs/analysis/tabulate.log",
     benchmark:
@@ -21,8 +22,9 @@ rule check_claims:
         aggregate=rules.aggregate_runs.output,
         paper=PAPER_DIR / "table6_reconstructed.csv",
     output:
-        claims=report(
-            "results/claims.csv",
+        claims="results/claims.csv",
+        claims_html=report(
+            "results/claims.html",
             caption="../../reports/captions/claims.rst",
             category="Paper vs ours",
         ),

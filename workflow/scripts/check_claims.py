@@ -5,9 +5,10 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.analysis.stages import Aggregate, claims, write_csv
+    from facebench.analysis.stages import Aggregate, claims, write_csv, write_html
 
     data = Aggregate.read(Path(snakemake.input.aggregate[0]).parent)
     table = claims(data, Path(snakemake.input.paper))
     write_csv(table, Path(snakemake.output.claims))
+    write_html(table, Path(snakemake.output.claims_html), "The paper's 12 claims, checked")
     print(table[["claim", "verdict", "reason"]].to_string(index=False))

@@ -6,7 +6,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from pathlib import Path
 
     from facebench.analysis.accuracy import read_enrolled
-    from facebench.analysis.stages import Aggregate, build_tables, write_csv
+    from facebench.analysis.stages import Aggregate, build_tables, write_csv, write_html
 
     built = build_tables(
         Aggregate.read(Path(snakemake.input.aggregate[0]).parent),
@@ -16,3 +16,4 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     )
     for name, table in built.items():
         print(f"{write_csv(table, Path(snakemake.output[name]))}: {len(table)} rows")
+        write_html(table, Path(snakemake.output[f"{name}_html"]), name)

@@ -3,6 +3,7 @@ the tables and the claims check, draw the figures. Each output is written whole 
 
 from __future__ import annotations
 
+import html
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -23,6 +24,16 @@ from facebench.analysis.aggregate import (
 from facebench.analysis.claims import check_claims
 from facebench.fileio import atomic_path
 
+HTML_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{title}</title><style>
+body {{ font: 13px system-ui, sans-serif; margin: 1em; }}
+table {{ border-collapse: collapse; }}
+th, td {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
+th {{ position: sticky; top: 0; background: #f4f4f4; }}
+</style></head><body><h3>{title}</h3>
+{table}
+</body></html>
+"""
 TABLES = ("table6", "per_resolution", "accuracy", "accuracy_per_run", "energy", "paper_vs_ours")
 
 
@@ -81,6 +92,16 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
     """``table`` as CSV at ``path`` (atomically; 6 significant digits for floats)."""
     with atomic_path(Path(path)) as tmp:
         table.to_csv(tmp, index=False, float_format="%.6g")
+    return Path(path)
+
+
+def write_html(table: pd.DataFrame, path: Path, title: str) -> Path:
+    """``table`` as a self-contained HTML page (no scripts, no external resources) for the
+    Snakemake report, which shows HTML inline but offers a CSV only for download."""
+    body = table.to_html(index=False, na_rep="NaN", float_format=lambda v: f"{v:.4g}", border=0)
+    page = HTML_PAGE.format(title=html.escape(title), table=body)
+    with atomic_path(Path(path)) as tmp:
+        tmp.write_text(page, encoding="utf-8")
     return Path(path)
 
 
