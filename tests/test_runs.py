@@ -6,7 +6,6 @@ import json
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -114,9 +113,10 @@ def run_command(workflow_dir: Path, video: Path, out: Path, *extra: str) -> list
 def test_killed_run_leaves_no_outputs_then_reruns(workflow_dir, tmp_path):
     video = workflow_dir / "resources" / "videos" / "video2" / "FHD.mp4"
     out = tmp_path / "run"
-    command = run_command(workflow_dir, video, out, "--warmup", "2")
+    command = run_command(workflow_dir, video, out, "--warmup", "2", "--progress-every", "1")
     process = subprocess.Popen(command, stderr=subprocess.PIPE, text=True)
-    time.sleep(8)  # models loaded, frames in progress (a 30-frame FHD run takes longer)
+    progress = (line for line in process.stderr if line.endswith(" frames\n"))
+    assert next(progress) == "1 frames\n"  # models loaded, 29 of 30 frames still to go
     process.send_signal(signal.SIGKILL)
     process.wait()
     assert process.returncode == -signal.SIGKILL

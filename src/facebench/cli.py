@@ -83,7 +83,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
         alignment=args.alignment,
         reader=args.reader,
     )
-    summary = run_benchmark(config, Path(args.out))
+    summary = run_benchmark(config, Path(args.out), args.progress_every)
     print(json.dumps(summary, indent=2, default=float))
 
 
@@ -161,6 +161,9 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--batching", choices=["per_face", "per_frame"], default="per_face")
     run.add_argument("--alignment", choices=["crop", "similarity"], default="crop")
     run.add_argument("--reader", choices=["opencv", "pyav"], default="opencv")
+    run.add_argument(
+        "--progress-every", type=int, default=50, help="print progress every N frames (0: never)"
+    )
     run.set_defaults(func=_cmd_run)
     analyse = commands.add_parser(
         "analyse", help="aggregate runs into the paper's tables, claims check and figures"

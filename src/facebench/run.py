@@ -88,8 +88,9 @@ def summarize(frames: pd.DataFrame) -> dict:
     return summary
 
 
-def run_benchmark(config: RunConfig, out_dir: Path) -> dict:
-    """Load, run every frame with the sensor sampler on, write the three outputs."""
+def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) -> dict:
+    """Load, run every frame with the sensor sampler on, write the three outputs; print
+    ``<n> frames`` to stderr every ``progress_every`` frames (0: never)."""
     for path in (config.video, config.gallery):
         if not Path(path).is_file():
             raise FacebenchError(f"{path}: no such file")
@@ -108,7 +109,7 @@ def run_benchmark(config: RunConfig, out_dir: Path) -> dict:
         open_reader(config.video, config.reader) as reader,
         Sampler(sensors, SAMPLER_PERIOD_S) as s,
     ):
-        log = run_frames(reader, pipeline, config.warmup_frames)
+        log = run_frames(reader, pipeline, config.warmup_frames, progress_every)
     if not len(log.frames):
         raise FacebenchError(f"{config.video}: no frame could be read")
     sensed = per_frame(s.samples(), log.bounds_ns)
