@@ -101,11 +101,11 @@ def _device_settings(config: Path) -> tuple[dict[str, str], tuple[str, str] | No
 
 def _cmd_analyse(args: argparse.Namespace) -> None:
     from facebench.analysis.accuracy import read_enrolled
-    from facebench.analysis.aggregate import RUN_GLOB
+    from facebench.analysis.aggregate import device_run_files
     from facebench.analysis.stages import analyse
 
     device_class, pair = _device_settings(Path(args.config))
-    run_files = [p for p in sorted(Path(args.runs).glob(RUN_GLOB)) if p.parts[-5] in device_class]
+    run_files = device_run_files(Path(args.runs), device_class)
     if not run_files:
         raise FacebenchError(f"{args.runs}: no run of a device of {args.config}")
     print(f"analysing {len(run_files)} runs into {args.out}")

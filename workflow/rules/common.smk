@@ -9,6 +9,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # facebench, installed or not
 
+from facebench.analysis.aggregate import device_run_files
 from facebench.analysis.figures import REPORT_CATEGORY as FIGURES
 from facebench.analysis.stages import TABLES
 from facebench.backends.registry import DETECTORS, EMBEDDERS, unavailable_reason
@@ -227,11 +228,7 @@ def get_aggregate_runs(wildcards):
     """The runs of this host's devices, and those of other devices already under results/
     (copied from their hosts): every device's runs meet in the aggregate."""
     others = [d for d in RUNS["devices"] if d not in THIS_HOST]
-    copied = [
-        str(path)
-        for device in others
-        for path in sorted(Path("results/runs", device).glob("*__*/*_*/rep*/run.json"))
-    ]
+    copied = map(str, device_run_files(Path("results/runs"), others))
     return [*(run for d in THIS_HOST for run in get_run_outputs(d)), *copied]
 
 

@@ -104,6 +104,12 @@ def find_runs(runs_dir: Path, device_class: dict[str, str]) -> list[Run]:
     return runs
 
 
+def device_run_files(runs_dir: Path, devices: Iterable[str]) -> list[Path]:
+    """``run.json`` of every complete run of ``devices`` under ``runs_dir``, sorted by path."""
+    wanted = set(devices)
+    return [path for path in sorted(Path(runs_dir).glob(RUN_GLOB)) if path.parts[-5] in wanted]
+
+
 def read_runs(run_files: Iterable[Path], device_class: dict[str, str]) -> list[Run]:
     """The runs whose ``run.json`` files are given
     (``<device>/<detector>__<recognizer>/<video>_<res>/rep<r>/run.json``)."""
