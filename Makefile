@@ -3,7 +3,6 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-PROFILE := --workflow-profile workflow/profiles/default
 # The report test opens report.html in Debian's Chromium; another browser: CHROMIUM=/path make test
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
@@ -25,17 +24,17 @@ $(CHROMIUM):
 browser: $(CHROMIUM)
 
 run: setup
-	@start=$$(date +%s); $(BIN)/snakemake --cores all $(PROFILE) && \
+	@start=$$(date +%s); $(BIN)/snakemake && \
 	echo "make run: workflow took $$(( $$(date +%s) - start )) s"
 
 report: setup
-	$(BIN)/snakemake --cores 1 $(PROFILE) --report report.html
+	$(BIN)/snakemake --report report.html
 
 lint: setup
 	$(BIN)/ruff check src tests workflow/scripts
 	$(BIN)/ruff format --check src tests workflow/scripts
-	$(BIN)/snakefmt --check Snakefile workflow/rules
-	$(BIN)/snakemake --lint --cores 1
+	$(BIN)/snakefmt --check workflow/Snakefile workflow/rules
+	$(BIN)/snakemake --lint
 
 test: lint browser
 	FACEBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/pytest

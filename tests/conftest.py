@@ -22,7 +22,7 @@ def snakemake(workdir: Path, configfile: Path, *extra: str, timeout_s: int = 180
     cmd = [
         str(BIN / "snakemake"),
         "--snakefile",
-        str(REPO_ROOT / "Snakefile"),
+        str(REPO_ROOT / "workflow" / "Snakefile"),
         "--directory",
         str(workdir),
         "--configfile",

@@ -140,7 +140,7 @@ def test_bad_run_inputs_are_one_line_errors(workflow_dir, tmp_path):
 
 
 def test_measurement_jobs_are_serialised(tmp_path):
-    profile = yaml.safe_load((REPO_ROOT / "workflow/profiles/default/config.yaml").read_text())
+    profile = yaml.safe_load((REPO_ROOT / "workflow/profiles/default/profile.yaml").read_text())
     assert profile["resources"]["bench"] == 1
     result = snakemake(
         tmp_path, REPO_ROOT / "config" / "config.yaml", "--dry-run", "--forceall", timeout_s=300

@@ -11,7 +11,7 @@ rule aggregate_runs:
     benchmark:
         "benchmarks/analysis/aggregate_runs.tsv"
     conda:
-        CONDA_ENV
+        "../envs/analysis.yaml"
     params:
         device_class=DEVICE_CLASS,
     script:

@@ -12,7 +12,7 @@ rule tabulate:
     benchmark:
         "benchmarks/analysis/tabulate.tsv"
     conda:
-        CONDA_ENV
+        "../envs/analysis.yaml"
     script:
         "../scripts/tabulate.py"
 
@@ -25,12 +25,12 @@ rule check_claims:
         claims="results/claims.csv",
         claims_html=report(
             "results/claims.html",
-            caption="../../reports/captions/claims.rst",
+            caption="../report/claims.rst",
             category="Paper vs ours",
         ),
     log:
         "logs/analysis/check_claims.log",
     conda:
-        CONDA_ENV
+        "../envs/analysis.yaml"
     script:
         "../scripts/check_claims.py"

@@ -7,7 +7,9 @@ import pandas as pd
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import validate
 
-sys.path.insert(0, str(Path(workflow.basedir) / "src"))  # facebench, installed or not
+sys.path.insert(
+    0, str(Path(workflow.basedir).parent / "src")
+)  # facebench, installed or not
 
 from facebench.analysis.aggregate import device_run_files
 from facebench.analysis.figures import REPORT_CATEGORY as FIGURES
@@ -24,7 +26,6 @@ os.environ.update(
         filter(None, [sys.path[0], os.environ.get("PYTHONPATH")])
     )
 )
-CONDA_ENV = "../../envs/facebench.yaml"
 
 # The report offers the executed notebook for download (no mimetype: shown as text).
 mimetypes.add_type("application/x-ipynb+json", ".ipynb")
@@ -68,8 +69,8 @@ DEVICE_CLASS = {name: spec["class"] for name, spec in RUNS["devices"].items()}
 for key, names in (("this_host", THIS_HOST), ("pair", RUNS["pair"])):
     if unknown := [name for name in names if name not in RUNS["devices"]]:
         raise WorkflowError(f"runs.{key}: {unknown} not among runs.devices")
-PAPER_DIR = Path(workflow.basedir) / "resources" / "paper"
-NOTEBOOK = Path(workflow.basedir) / "reports" / "analysis.ipynb"
+PAPER_DIR = Path(workflow.basedir).parent / "resources" / "paper"
+NOTEBOOK = Path(workflow.basedir) / "notebooks" / "analysis.ipynb"
 
 
 def run_matrix(device):
@@ -245,7 +246,7 @@ def get_enrolled_gallery(wildcards):
 def figure_output(name):
     return report(
         f"results/figures/{name}.svg",
-        caption=f"../../reports/captions/figures/{name}.rst",
+        caption=f"../report/figures/{name}.rst",
         category=FIGURES[name],
     )
 
@@ -254,7 +255,7 @@ def table_output(name):
     """The report's copy of a table: HTML, shown inline (a CSV is only offered for download)."""
     return report(
         f"results/tables/{name}.html",
-        caption=f"../../reports/captions/tables/{name}.rst",
+        caption=f"../report/tables/{name}.rst",
         category="Paper vs ours" if name == "paper_vs_ours" else "Tables",
     )
 

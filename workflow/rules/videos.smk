@@ -8,7 +8,7 @@ rule render_master:
     log:
         "logs/videos/{video}/render_master.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: workflow.cores
     params:
         spec=get_video_spec,
@@ -31,7 +31,7 @@ rule transcode_video:
     log:
         "logs/videos/{video}/transcode_{res}.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: 2
     params:
         size=get_resolution_size,
@@ -52,7 +52,7 @@ rule check_video:
     log:
         "logs/videos/{video}/check.log",
     conda:
-        CONDA_ENV
+        "../envs/runtime.yaml"
     threads: workflow.cores
     params:
         models_dir=get_models_dir,

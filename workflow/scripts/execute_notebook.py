@@ -1,4 +1,4 @@
-"""reports/analysis.ipynb executed with papermill on this run's data."""
+"""workflow/notebooks/analysis.ipynb executed with papermill on this run's data."""
 
 from facebench.workflow import rule_logging
 
