@@ -212,7 +212,7 @@ def _fake_nvml(energy_supported: bool) -> SimpleNamespace:
 def test_nvml_sensor_units_with_a_fake_library(monkeypatch, energy_supported):
     """Unit conversions and unsupported-counter handling only; real NVML is untested here."""
     fake = _fake_nvml(energy_supported)
-    monkeypatch.setattr(sensors, "load_nvml", lambda: (fake, None))
+    monkeypatch.setattr(sensors.probes, "load_nvml", lambda: (fake, None))
     sensor = NvmlSensor()
     assert sensor.available() is None
     reading = sensor.read()
@@ -303,7 +303,7 @@ def test_sampler_overhead_is_finite():
 def test_run_metadata_has_every_key_and_model_checksums(tmp_path):
     model = tmp_path / "model.onnx"
     model.write_bytes(b"facebench")
-    meta = collect_run_metadata({"facenet": model}, {"device": "ci"})
+    meta = collect_run_metadata({"facenet": model})
     expected = {
         "started_utc",
         "host",
@@ -323,7 +323,6 @@ def test_run_metadata_has_every_key_and_model_checksums(tmp_path):
         "model_sha256",
         "host_load",
         "busy_warning",
-        "extra",
     }
     assert expected <= set(meta)
     assert meta["model_sha256"] == {"facenet": hashlib.sha256(b"facebench").hexdigest()}
@@ -335,9 +334,8 @@ def test_run_metadata_has_every_key_and_model_checksums(tmp_path):
     assert meta["cpu_governor"]  # a governor name, or "not readable: <reason>"
     commit = meta["git_commit"]
     assert re.fullmatch(r"[0-9a-f]{40}", commit) or commit.startswith("unknown: "), commit
-    assert meta["extra"] == {"device": "ci"}
     with pytest.raises(FacebenchError, match=r"missing\.onnx"):
-        collect_run_metadata({"facenet": tmp_path / "missing.onnx"}, {})
+        collect_run_metadata({"facenet": tmp_path / "missing.onnx"})
 
 
 def test_host_load_and_busy_warning():
