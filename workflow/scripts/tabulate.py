@@ -13,6 +13,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         Path(snakemake.input.groundtruth[0]).parents[1],
         read_enrolled(Path(snakemake.input.gallery)),
         Path(snakemake.input.paper),
+        Path(snakemake.input.paper_claims),
     )
     for name, table in built.items():
         print(f"{write_csv(table, Path(snakemake.output[name]))}: {len(table)} rows")

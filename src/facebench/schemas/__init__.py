@@ -1,4 +1,5 @@
-"""JSON Schemas of the run outputs (frames.csv and faces.csv rows, run.json) and a validator."""
+"""JSON Schemas of the run outputs (frames.csv and faces.csv rows, run.json) and of the paper's
+claims (resources/paper/claims.yaml), and validators."""
 
 from __future__ import annotations
 
@@ -19,6 +20,14 @@ SCHEMA_DIR = Path(__file__).parent
 def _validator(name: str) -> jsonschema.Draft202012Validator:
     schema = yaml.safe_load((SCHEMA_DIR / f"{name}.schema.yaml").read_text())
     return jsonschema.Draft202012Validator(schema)
+
+
+def validate_document(document: object, name: str, source: str) -> None:
+    """Raise naming ``source`` and the offending key path unless ``document`` fits schema
+    ``name``."""
+    if error := jsonschema.exceptions.best_match(_validator(name).iter_errors(document)):
+        where = "/".join(str(p) for p in error.absolute_path)
+        raise FacebenchError(f"{source}: {where or 'top level'}: {error.message}")
 
 
 def validate_records(records: list[dict], name: str, source: str) -> None:
