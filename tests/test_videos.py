@@ -18,11 +18,12 @@ from facebench.boxes import iou_matrix
 from facebench.errors import FacebenchError
 from facebench.photos import list_photos
 from facebench.videos import generate
-from facebench.videos.generate import (
-    FaceSprite,
+from facebench.videos.generate import FaceSprite, render_master, sprites_from_photos
+from facebench.videos.groundtruth import (
+    GROUNDTRUTH_COLUMNS,
+    complete_groundtruth,
     read_groundtruth,
-    render_master,
-    sprites_from_photos,
+    validate_groundtruth,
     write_groundtruth,
 )
 from facebench.videos.reader import open_reader
@@ -32,7 +33,6 @@ from facebench.videos.transcode import (
     probe_video,
     scale_groundtruth,
     transcode,
-    validate_groundtruth,
 )
 
 FPS = 10
@@ -170,7 +170,7 @@ def test_fit_transform_and_box_scaling_numbers():
     crop = fit_transform(1920, 1080, 720, 480, "crop")
     assert pad == (0.375, 404 / 1080, 0.0, 38.0)  # 720x404 picture, even bars of 38 and 38 px
     assert crop == (854 / 1920, 480 / 1080, -66.0, 0.0)  # 854x480 picture, 66 px cut left
-    groundtruth = generate.complete_groundtruth(
+    groundtruth = complete_groundtruth(
         pd.DataFrame(
             [(0, "a", 960, 540, 100, 100), (0, "b", 100, 100, 200, 200), (1, "c", 0, 0, 100, 80)],
             columns=["frame", "identity", "x", "y", "w", "h"],
@@ -197,6 +197,23 @@ def test_fit_transform_and_box_scaling_numbers():
     assert cropped["identity"].tolist() == ["a", "b", "", ""]  # "c" cropped away: frame 1 empty
     with pytest.raises(FacebenchError, match="unknown fit 'stretch'"):
         fit_transform(1920, 1080, 720, 480, "stretch")
+
+
+def test_user_groundtruth_with_only_boxes_is_moved(tmp_path):
+    """A user's ground truth has frame,identity,x,y,w,h only (README, videos schema): moving it
+    derives min_side_px and detectable from the config's min_detectable_px."""
+    user_csv = tmp_path / "user.groundtruth.csv"
+    user_csv.write_text("frame,identity,x,y,w,h\n0,ann,100,50,40,60\n0,bob,10,10,8,30\n1,,,,,\n")
+    groundtruth = read_groundtruth(user_csv)
+    validate_groundtruth(groundtruth, 2, user_csv)
+    moved = scale_groundtruth(groundtruth, fit_transform(640, 360, 320, 180, "pad"), 320, 180, 10)
+    out_csv = tmp_path / "HD.groundtruth.csv"
+    write_groundtruth(moved, out_csv)
+    written = read_groundtruth(out_csv)
+    assert tuple(written.columns) == GROUNDTRUTH_COLUMNS
+    assert written["identity"].tolist() == ["ann", "bob", ""]
+    assert written.loc[0, ["x", "y", "w", "h", "min_side_px"]].tolist() == [50, 25, 20, 30, 20]
+    assert written["detectable"].tolist() == [True, False, False]  # bob: 4 px < 10 px
 
 
 @pytest.mark.parametrize("name", ["480", "480crop"])

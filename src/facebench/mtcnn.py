@@ -16,14 +16,15 @@ import cv2
 import numpy as np
 
 from facebench.backends.base import Detections, MtcnnNets
-from facebench.boxes import box_overlaps
+from facebench.boxes import MIN_FACE_PX, box_overlaps
 from facebench.errors import FacebenchError
+from facebench.models.layout import MTCNN_NETS
 
 PNET_CELL_PX = 12  # P-Net's receptive field: one output cell looks at a 12x12 window
 PNET_STRIDE_PX = 2
 RNET_INPUT_PX = 24
 ONET_INPUT_PX = 48
-STAGES = ("pyramid", "pnet", "rnet", "onet")
+STAGES = ("pyramid", *MTCNN_NETS)
 _NMS_ROWS_PER_BLOCK = 256  # fast NMS compares at most 256 x N boxes at a time
 
 
@@ -43,7 +44,7 @@ class MtcnnParams:
     ``tf.image.crop_and_resize`` with mid-grey outside the image.
     """
 
-    min_face_px: float = 20.0
+    min_face_px: float = MIN_FACE_PX
     scale_factor: float = 0.709
     thresholds: tuple[float, float, float] = (0.6, 0.7, 0.8)  # face probability, P/R/O-Net
     # IoU limits: P-Net per level, P-Net across levels, R-Net, O-Net (O-Net's: over min area)

@@ -40,8 +40,8 @@ DEVICE_TREE_MODEL = Path("/proc/device-tree/model")  # Jetson board name
 L4T_RELEASE = Path("/etc/nv_tegra_release")
 
 
-def collect_run_metadata(model_files: dict[str, Path], extra: dict) -> dict:
-    """Host, software, GPU, git and model facts for one run; ``extra`` is stored under "extra"."""
+def collect_run_metadata(model_files: dict[str, Path]) -> dict:
+    """Host, software, GPU, git and model facts for one run."""
     return {
         "started_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "host": platform.node(),
@@ -62,7 +62,6 @@ def collect_run_metadata(model_files: dict[str, Path], extra: dict) -> dict:
         "model_sha256": model_checksums(model_files),
         "host_load": host_load(),
         "busy_warning": busy_warning(),
-        "extra": extra,
     }
 
 

@@ -16,6 +16,9 @@ rule render_master:
         detector=config["gallery"]["detector"],
         crf=config["videos"]["master_crf"],
         min_detectable_px=config["videos"]["min_detectable_px"],
+        size=config["videos"]["master_size"],
+        max_faces=config["videos"]["max_faces"],
+        face_height_px=config["videos"]["face_height_px"],
     script:
         "../scripts/render_master.py"
 
@@ -58,5 +61,7 @@ rule check_video:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
         resolutions=list(RESOLUTIONS),
+        lineup_frames=config["videos"]["lineup_frames"],
+        lineup_min_recall=config["videos"]["lineup_min_recall"],
     script:
         "../scripts/check_video.py"

@@ -7,9 +7,10 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from pathlib import Path
 
     from facebench.backends.registry import load_detector
+    from facebench.boxes import MATCH_IOU
     from facebench.errors import FacebenchError
     from facebench.fileio import write_json
-    from facebench.videos.generate import read_groundtruth
+    from facebench.videos.groundtruth import read_groundtruth
     from facebench.videos.lineup import lineup_recall
     from facebench.videos.transcode import check_resolutions
 
@@ -30,12 +31,15 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         if not probes[res]["has_groundtruth"]:
             lineup[res] = "not measured: the video has no ground truth"
             continue
-        lineup[res] = lineup_recall(Path(video), groundtruth, detector)
+        lineup[res] = lineup_recall(
+            Path(video), groundtruth, detector, snakemake.params.lineup_frames
+        )
         print(res, lineup[res])
-        if lineup[res]["detectable_faces"] and lineup[res]["recall"] < 0.5:
+        min_recall = snakemake.params.lineup_min_recall
+        if lineup[res]["detectable_faces"] and lineup[res]["recall"] < min_recall:
             raise FacebenchError(
-                f"{truth}: ground truth does not line up with {video} "
-                f"(recall {lineup[res]['recall']:.2f} at IoU 0.5)"
+                f"{truth}: ground truth does not line up with {video} (recall "
+                f"{lineup[res]['recall']:.2f} < {min_recall:g} at IoU {MATCH_IOU:g})"
             )
     write_json(
         Path(snakemake.output.check),

@@ -1,4 +1,5 @@
-"""Render a generated test video (1920x1080 master) and its ground truth from val photos."""
+"""Render a generated test video (the master, videos.master_size) and its ground truth from val
+photos."""
 
 from facebench.workflow import rule_logging
 
@@ -10,6 +11,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from facebench.videos.generate import render_master, sprites_from_photos
 
     spec = snakemake.params.spec
+    width, height = snakemake.params.size
     photos = [p for p in list_photos(Path(snakemake.input.faces)) if p.split == "val"]
     detector = load_detector(
         snakemake.params.detector, Path(snakemake.params.models_dir), snakemake.threads
@@ -21,7 +23,11 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         fps=spec["fps"],
         duration_s=spec["duration_s"],
         seed=spec["seed"],
+        width=width,
+        height=height,
         quality_crf=snakemake.params.crf,
+        max_faces=snakemake.params.max_faces,
+        face_height_px=tuple(float(px) for px in snakemake.params.face_height_px),
         min_detectable_px=snakemake.params.min_detectable_px,
     )
     print(f"{groundtruth.frame.nunique()} frames, {(groundtruth.identity != '').sum()} faces")

@@ -8,13 +8,13 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     import pandas as pd
 
     from facebench.fileio import write_json
-    from facebench.videos.generate import GROUNDTRUTH_COLUMNS, read_groundtruth, write_groundtruth
-    from facebench.videos.transcode import (
-        probe_video,
-        scale_groundtruth,
-        transcode,
+    from facebench.videos.groundtruth import (
+        GROUNDTRUTH_COLUMNS,
+        read_groundtruth,
         validate_groundtruth,
+        write_groundtruth,
     )
+    from facebench.videos.transcode import probe_video, scale_groundtruth, transcode
 
     master, out = Path(snakemake.input.video), Path(snakemake.output.video)
     width, height = snakemake.params.size

@@ -1,9 +1,10 @@
 """Detection precision/recall and identification accuracy of every run against the ground truth.
 
 A detection matches a ground-truth face when their boxes (x, y, w, h in the video's pixels in both
-files) overlap with IoU >= 0.5, one to one, greedily by descending IoU (``match_boxes``). Pairs are
-found for all frames at once; only frames where a box has several candidates go through the greedy
-matcher. Only the run's measured frames that have ground truth are scored.
+files) overlap with IoU >= ``MATCH_IOU`` (0.5), one to one, greedily by descending IoU
+(``match_boxes``). Pairs are found for all frames at once; only frames where a box has several
+candidates go through the greedy matcher. Only the run's measured frames that have ground truth
+are scored.
 """
 
 from __future__ import annotations
@@ -15,11 +16,10 @@ import numpy as np
 import pandas as pd
 
 from facebench.analysis.aggregate import CONFIG_COLUMNS
-from facebench.boxes import match_boxes
+from facebench.boxes import MATCH_IOU, match_boxes, paired_iou
 from facebench.errors import FacebenchError
 from facebench.gallery import UNKNOWN
 
-IOU_MIN = 0.5
 COUNT_COLUMNS = (
     "n_scored_frames",
     "n_pred",
@@ -45,18 +45,11 @@ def _corners(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     return np.stack([x, y, x + table["w"].to_numpy()[rows], y + table["h"].to_numpy()[rows]], 1)
 
 
-def _pair_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU of row i of ``a`` with row i of ``b`` (x1, y1, x2, y2)."""
-    inter_w = np.minimum(a[:, 2], b[:, 2]) - np.maximum(a[:, 0], b[:, 0])
-    inter_h = np.minimum(a[:, 3], b[:, 3]) - np.maximum(a[:, 1], b[:, 1])
-    inter = np.maximum(inter_w, 0) * np.maximum(inter_h, 0)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a + area_b - inter, np.finfo(np.float64).tiny)
-
-
 def match_candidates(
-    candidates: pd.DataFrame, pred_box: np.ndarray, truth_box: np.ndarray, iou_min: float = IOU_MIN
+    candidates: pd.DataFrame,
+    pred_box: np.ndarray,
+    truth_box: np.ndarray,
+    iou_min: float = MATCH_IOU,
 ) -> pd.DataFrame:
     """One-to-one matches among ``candidates`` (columns key, pred, truth, iou >= iou_min).
 
@@ -144,7 +137,7 @@ def run_accuracy(
     faces: pd.DataFrame,
     truth: pd.DataFrame,
     enrolled: frozenset[str] | set[str],
-    iou_min: float = IOU_MIN,
+    iou_min: float = MATCH_IOU,
 ) -> pd.DataFrame:
     """Per run: counts, ``precision``, ``recall``, ``recall_detectable`` and
     ``identification_accuracy`` (matched faces with the right identity; a person not in
@@ -162,7 +155,7 @@ def run_accuracy(
         _corners(truth, np.arange(len(truth))),
     )
     candidates = pred_rows.merge(truth_rows, on="key")
-    candidates["iou"] = _pair_iou(pred_box[candidates["pred"]], truth_box[candidates["truth"]])
+    candidates["iou"] = paired_iou(pred_box[candidates["pred"]], truth_box[candidates["truth"]])
     matches = match_candidates(
         candidates[candidates["iou"] >= iou_min], pred_box, truth_box, iou_min
     )

@@ -25,21 +25,14 @@ import yaml
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 from facebench.schemas import SCHEMA_DIR
+from facebench.videos import RESOLUTIONS
+from facebench.videos.groundtruth import GROUNDTRUTH_DTYPES, groundtruth_csv
 
 RUN_KEYS = ("device", "detector", "recognizer", "video", "resolution", "repeat")
 CONFIG_COLUMNS = ("device", "device_class", *RUN_KEYS[1:])
-RESOLUTION_ORDER = ("480", "HD", "FHD")
+RESOLUTION_ORDER = tuple(RESOLUTIONS)
 RUN_GLOB = "*/*__*/*_*/rep*/run.json"
-TRUTH_TYPES = {
-    "frame": pa.int64(),
-    "identity": pa.string(),
-    "x": pa.float64(),
-    "y": pa.float64(),
-    "w": pa.float64(),
-    "h": pa.float64(),
-    "min_side_px": pa.float64(),
-    "detectable": pa.bool_(),
-}
+TRUTH_TYPES = {column: pa.type_for_alias(dtype) for column, dtype in GROUNDTRUTH_DTYPES.items()}
 _ARROW_TYPES = {"integer": pa.int64(), "number": pa.float64(), "boolean": pa.bool_()}
 
 
@@ -94,14 +87,6 @@ def resolution_order(values: Iterable[str]) -> list[str]:
     present = set(values)
     known = [r for r in RESOLUTION_ORDER if r in present]
     return known + sorted(present - set(known))
-
-
-def find_runs(runs_dir: Path, device_class: dict[str, str]) -> list[Run]:
-    """Every complete run (run.json is written last) under ``runs_dir``, sorted by path."""
-    runs = read_runs(sorted(Path(runs_dir).glob(RUN_GLOB)), device_class)
-    if not runs:
-        raise FacebenchError(f"{runs_dir}: no run (no {RUN_GLOB})")
-    return runs
 
 
 def device_run_files(runs_dir: Path, devices: Iterable[str]) -> list[Path]:
@@ -275,7 +260,7 @@ def load_groundtruth(groundtruth_dir: Path, inputs: pd.DataFrame) -> pd.DataFram
     """
     tables, keys = [], []
     for video, resolution in inputs[["video", "resolution"]].itertuples(index=False):
-        path = Path(groundtruth_dir) / str(video) / f"{resolution}.groundtruth.csv"
+        path = groundtruth_csv(groundtruth_dir, str(video), str(resolution))
         if path.is_file():
             tables.append(read_csv_typed(path, TRUTH_COLUMNS))
             keys.append((str(video), str(resolution)))

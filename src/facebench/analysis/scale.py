@@ -12,7 +12,6 @@ process's peak resident memory. Target: under 60 s and 4 GB on two cores.
 from __future__ import annotations
 
 import argparse
-import resource
 import tempfile
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ import pyarrow.parquet as pq
 from facebench.analysis import stages
 from facebench.analysis.aggregate import RUN_GLOB
 from facebench.analysis.synthetic import ENROLLED, Device, write_dataset
+from facebench.measure import peak_rss_mb
 
 PAPER_VIDEO_FRAMES = {"video1": 130 * 20, "video2": 78 * 30}
 ALL_PAIRS = [(d, r) for d in ("tf", "tensorrt") for r in ("tf", "tensorrt", "tflite")]
@@ -52,11 +52,6 @@ def paper_devices() -> list[Device]:
         Device("rtx2080ti-ub18", "cloud", ALL_PAIRS, 0.55, True, ub18, TURING_CPU, "RTX 2080 Ti"),
         Device("rtx2080ti-ub16", "cloud", ALL_PAIRS, 0.4, True, ub16, TURING_CPU, "RTX 2080 Ti"),
     ]
-
-
-def peak_rss_mb() -> float:
-    """Peak resident memory of this process so far (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def analyse(root: Path, device_class: dict[str, str], paper_table6: Path) -> dict[str, float]:

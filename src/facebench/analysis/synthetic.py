@@ -17,11 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from facebench.boxes import MIN_FACE_PX
+from facebench.models.layout import MTCNN_NETS
+from facebench.videos import RESOLUTIONS
+from facebench.videos.groundtruth import groundtruth_csv
+
 PEOPLE = ("ben_afflek", "elton_john", "jerry_seinfeld", "madonna", "mindy_kaling")
 ENROLLED = frozenset(PEOPLE[:4])
-RESOLUTIONS = {"480": (720, 480), "HD": (1280, 720), "FHD": (1920, 1080)}
 MASTER_WIDTH, MASTER_HEIGHT = 1920, 1080
-MIN_DETECTABLE_PX = 20
 DETECT_S_PER_MPIX = {"tf": 0.08, "tflite": 0.07, "onnx": 0.06, "openvino": 0.05, "tensorrt": 0.012}
 EMBED_S_PER_FACE = {
     "tf": 0.03,
@@ -85,7 +88,7 @@ def _at_resolution(master: pd.DataFrame, n_frames: int, resolution: str) -> pd.D
         h=master["h"] * scale,
     )
     truth["min_side_px"] = truth[["w", "h"]].min(axis=1)
-    truth["detectable"] = truth["min_side_px"] >= MIN_DETECTABLE_PX
+    truth["detectable"] = truth["min_side_px"] >= MIN_FACE_PX
     empty = np.setdiff1d(np.arange(n_frames), truth["frame"].unique())
     return pd.concat([truth, pd.DataFrame({"frame": empty})]).sort_values("frame", kind="stable")
 
@@ -162,7 +165,7 @@ def _frames(
             "n_faces": n_faces,
         }
     )
-    for i, stage in enumerate(("pyramid", "pnet", "rnet", "onet")):
+    for i, stage in enumerate(("pyramid", *MTCNN_NETS)):
         frames[f"t_detect_{stage}_s"] = stages[:, i]
     frames["rss_mb"] = 600 + 300 * (recognizer == "tf") + rng.normal(0, 5, n).cumsum().clip(0)
     frames["cpu_percent"] = rng.uniform(90, 200, n)
@@ -241,7 +244,7 @@ def write_dataset(
         master = _groundtruth(n_frames, rng)
         for resolution in resolutions:
             truth = _at_resolution(master, n_frames, resolution)
-            path = root / "resources" / "videos" / video / f"{resolution}.groundtruth.csv"
+            path = groundtruth_csv(root / "resources" / "videos", video, resolution)
             path.parent.mkdir(parents=True, exist_ok=True)
             truth.to_csv(path, index=False, float_format="%.1f")
             for device in devices:

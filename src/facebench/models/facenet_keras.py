@@ -17,9 +17,7 @@ import keras
 import numpy as np
 
 from facebench.errors import FacebenchError
-
-FACENET_INPUT_SHAPE = (160, 160, 3)
-FACENET_EMBEDDING_SIZE = 128
+from facebench.models.layout import FACENET_EMBEDDING_SIZE
 
 
 @keras.saving.register_keras_serializable(package="facebench")
@@ -152,5 +150,7 @@ def rebuild_facenet(h5_path: Path) -> tuple[keras.Model, int]:
     except (OSError, KeyError, ValueError) as error:
         raise FacebenchError(f"{h5_path}: not a loadable Keras FaceNet model: {error}") from error
     if model.output_shape != (None, FACENET_EMBEDDING_SIZE):
-        raise FacebenchError(f"{h5_path}: output shape {model.output_shape}, expected 128-d")
+        raise FacebenchError(
+            f"{h5_path}: output shape {model.output_shape}, expected {FACENET_EMBEDDING_SIZE}-d"
+        )
     return model, assigned

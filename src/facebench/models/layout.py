@@ -1,10 +1,12 @@
-"""Where each model file lives under ``resources/models`` for every framework and precision."""
+"""The nets' names, and where each model file lives under ``resources/models`` for every
+framework and precision."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 FACENET = "facenet"
+FACENET_EMBEDDING_SIZE = 128  # FaceNet (Inception-ResNet v1) embeds a face in 128-d
 MTCNN_NETS = ("pnet", "rnet", "onet")
 NETS = (FACENET, *MTCNN_NETS)
 

@@ -19,14 +19,12 @@ import imageio_ffmpeg
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import box_overlaps, largest
+from facebench.boxes import MIN_FACE_PX, box_overlaps, largest
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 from facebench.photos import Photo, read_rgb
+from facebench.videos.groundtruth import BOX_COLUMNS, complete_groundtruth, write_groundtruth
 
-GROUNDTRUTH_COLUMNS = ("frame", "identity", "x", "y", "w", "h", "min_side_px", "detectable")
-BOX_COLUMNS = ["x", "y", "w", "h"]
-MIN_DETECTABLE_PX = 20.0  # MTCNN's default minimum face size
 MARGIN_SIDE = 0.6  # sprite context left and right of the face, in face widths
 MARGIN_TOP = 0.7  # above the face (hair), in face heights
 MARGIN_BOTTOM = 1.0  # below the face (neck), in face heights
@@ -294,27 +292,6 @@ def _plan(
     return plan
 
 
-def complete_groundtruth(
-    faces: pd.DataFrame, frames: Iterable[int], min_detectable_px: float = MIN_DETECTABLE_PX
-) -> pd.DataFrame:
-    """Face rows (frame, identity, x, y, w, h) with corners rounded to 0.1 px (a box inside the
-    frame stays inside), min_side_px and detectable added, plus one explicit empty row per frame
-    of ``frames`` without a face."""
-    faces = faces.astype({c: float for c in BOX_COLUMNS})
-    right, bottom = (faces["x"] + faces["w"]).round(1), (faces["y"] + faces["h"]).round(1)
-    faces["x"], faces["y"] = faces["x"].round(1), faces["y"].round(1)
-    faces["w"], faces["h"] = (right - faces["x"]).round(1), (bottom - faces["y"]).round(1)
-    faces["min_side_px"] = faces[["w", "h"]].min(axis=1)
-    faces["detectable"] = faces["min_side_px"] >= min_detectable_px
-    empty_frames = np.setdiff1d(np.fromiter(frames, int), faces["frame"].to_numpy(int))
-    empty = pd.DataFrame({"frame": empty_frames, "identity": "", "detectable": False})
-    rows = pd.concat([faces, empty.reindex(columns=faces.columns)], ignore_index=True)
-    rows = rows.astype({"frame": int, "detectable": bool})
-    return rows.sort_values("frame", kind="stable")[list(GROUNDTRUTH_COLUMNS)].reset_index(
-        drop=True
-    )
-
-
 def _groundtruth(
     plan: list[tuple[Segment, list[_Track]]],
     sprites: list[FaceSprite],
@@ -337,23 +314,6 @@ def _groundtruth(
     ]
     faces = pd.concat(rows) if rows else pd.DataFrame(columns=["frame", "identity", *BOX_COLUMNS])
     return complete_groundtruth(faces, range(frame_count), min_detectable_px)
-
-
-def write_groundtruth(groundtruth: pd.DataFrame, path: Path) -> None:
-    """The ground truth as CSV (atomically), boxes to 0.1 px, empty fields for no-face rows."""
-    with atomic_path(path) as tmp:
-        groundtruth.to_csv(tmp, index=False, float_format="%.1f")
-
-
-def read_groundtruth(path: Path) -> pd.DataFrame:
-    """A ground-truth CSV; identity is "" on a frame's explicit no-face row."""
-    try:
-        groundtruth = pd.read_csv(path, dtype={"identity": str})
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as error:
-        raise FacebenchError(f"{path}: not a readable ground-truth CSV ({error})") from error
-    if "identity" in groundtruth:
-        groundtruth["identity"] = groundtruth["identity"].fillna("")
-    return groundtruth
 
 
 def _face_free_patch(sprite: FaceSprite) -> np.ndarray:
@@ -511,7 +471,7 @@ def render_master(
     max_faces: int = 6,
     face_height_px: tuple[float, float] = (40.0, 300.0),
     segment_s: tuple[float, float] = (3.0, 8.0),
-    min_detectable_px: float = MIN_DETECTABLE_PX,
+    min_detectable_px: float = MIN_FACE_PX,
     preset: str = "medium",
 ) -> pd.DataFrame:
     """Render the master video and its ground truth (returned), everything drawn from ``seed``.

@@ -7,10 +7,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import match_boxes
+from facebench.boxes import MATCH_IOU, match_boxes
 from facebench.videos.reader import open_reader
-
-MATCH_IOU = 0.5
 
 
 def sample_frames(groundtruth: pd.DataFrame, count: int) -> list[int]:
@@ -24,7 +22,7 @@ def sample_frames(groundtruth: pd.DataFrame, count: int) -> list[int]:
 
 def lineup_recall(video: Path, groundtruth: pd.DataFrame, detector, count: int = 5) -> dict:
     """Share of detectable ground-truth faces on sampled frames that a detection matches with
-    IoU >= 0.5, and the mean IoU of the matches."""
+    IoU >= ``MATCH_IOU``, and the mean IoU of the matches."""
     wanted = set(sample_frames(groundtruth, count))
     matched, total, ious = 0, 0, []
     with open_reader(video) as reader:

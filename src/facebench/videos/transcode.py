@@ -13,14 +13,10 @@ import imageio_ffmpeg
 import numpy as np
 import pandas as pd
 
+from facebench.boxes import MIN_FACE_PX
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, sha256_file
-from facebench.videos.generate import (
-    BOX_COLUMNS,
-    GROUNDTRUTH_COLUMNS,
-    MIN_DETECTABLE_PX,
-    complete_groundtruth,
-)
+from facebench.videos.groundtruth import complete_groundtruth
 from facebench.videos.reader import decoded_frames, open_video_stream, stream_fps
 
 FITS = ("pad", "crop")
@@ -153,11 +149,12 @@ def scale_groundtruth(
     transform: Transform,
     dst_w: int,
     dst_h: int,
-    min_detectable_px: float = MIN_DETECTABLE_PX,
+    min_detectable_px: float = MIN_FACE_PX,
 ) -> pd.DataFrame:
     """The ground truth in the transcoded video's pixels: boxes moved by ``transform`` and
     clipped to the frame (faces with under 1 px left are dropped, leaving a frame's explicit
-    empty row if none is left); min_side_px and detectable recomputed."""
+    empty row if none is left); min_side_px and detectable derived anew (a user's ground truth
+    may lack them)."""
     scale_x, scale_y, offset_x, offset_y = transform
     faces = groundtruth[groundtruth["identity"] != ""]
     x1 = np.clip(faces["x"] * scale_x + offset_x, 0, dst_w)
@@ -167,24 +164,3 @@ def scale_groundtruth(
     moved = faces[["frame", "identity"]].assign(x=x1, y=y1, w=x2 - x1, h=y2 - y1)
     visible = moved[(moved["w"] >= MIN_VISIBLE_PX) & (moved["h"] >= MIN_VISIBLE_PX)]
     return complete_groundtruth(visible, groundtruth["frame"].unique(), min_detectable_px)
-
-
-def validate_groundtruth(groundtruth: pd.DataFrame, frame_count: int, path: Path) -> None:
-    """FacebenchError naming ``path`` unless the columns are there, every frame index is in
-    [0, frame_count) and every frame has at least one row."""
-    if missing := [c for c in GROUNDTRUTH_COLUMNS if c not in groundtruth]:
-        raise FacebenchError(f"{path}: ground truth lacks columns {', '.join(missing)}")
-    if not pd.api.types.is_integer_dtype(groundtruth["frame"]):
-        raise FacebenchError(f"{path}: ground-truth frame indices are not all integers")
-    frames = groundtruth["frame"].to_numpy()
-    if outside := sorted({int(f) for f in frames if not 0 <= f < frame_count}):
-        raise FacebenchError(
-            f"{path}: frame indices outside the video's [0, {frame_count}): {outside[:5]}"
-        )
-    if missing_frames := sorted(set(range(frame_count)) - {int(f) for f in frames}):
-        raise FacebenchError(
-            f"{path}: {len(missing_frames)} of {frame_count} frames have no row "
-            f"(first: {missing_frames[0]})"
-        )
-    if groundtruth[BOX_COLUMNS].isna().any(axis=1).ne(groundtruth["identity"] == "").any():
-        raise FacebenchError(f"{path}: face rows need a box, no-face rows an empty box")
