@@ -1,24 +1,31 @@
-"""Every backend that runs here agrees with the TensorFlow reference; the rest say why not."""
+"""Every backend that runs here agrees with the TensorFlow reference; the rest say why not;
+bad names and bad model files are one-line errors."""
 
 from __future__ import annotations
+
+import re
+import subprocess
+import sys
 
 import numpy as np
 import pytest
 
 from facebench.backends.registry import (
     DETECTORS,
-    EMBEDDERS,
+    RECOGNIZERS,
     availability,
     load_detector,
-    load_embedder,
+    load_recognizer,
     unavailable_reason,
+    unknown_backends,
 )
 from facebench.boxes import match_boxes
 from facebench.errors import FacebenchError
 from facebench.faces import largest_face, prewhiten
+from facebench.models.layout import FACENET, MTCNN_NETS, model_file
 from facebench.photos import list_photos, read_rgb
 
-RUNNABLE_EMBEDDERS = [n for n, s in EMBEDDERS.items() if unavailable_reason(s) is None]
+RUNNABLE_RECOGNIZERS = [n for n, s in RECOGNIZERS.items() if unavailable_reason(s) is None]
 RUNNABLE_DETECTORS = [n for n, s in DETECTORS.items() if unavailable_reason(s) is None]
 MIN_COSINE = {"fp32": 0.9999, "fp16": 0.99, "int8": 0.99}
 
@@ -42,17 +49,17 @@ def real_faces(photos, tf_detector):
 
 @pytest.fixture(scope="module")
 def reference_embeddings(models_dir, real_faces):
-    return load_embedder("tf", models_dir, threads=2).embed(real_faces)
+    return load_recognizer("tf", models_dir, threads=2).embed(real_faces)
 
 
-@pytest.mark.parametrize("name", RUNNABLE_EMBEDDERS)
-def test_embedder_parity(name, models_dir, real_faces, reference_embeddings):
-    embeddings = load_embedder(name, models_dir, threads=2).embed(real_faces)
+@pytest.mark.parametrize("name", RUNNABLE_RECOGNIZERS)
+def test_recognizer_parity(name, models_dir, real_faces, reference_embeddings):
+    embeddings = load_recognizer(name, models_dir, threads=2).embed(real_faces)
     assert embeddings.shape == (len(real_faces), 128)
     np.testing.assert_allclose(np.linalg.norm(embeddings, axis=1), 1.0, atol=1e-5)
     cosine = (embeddings * reference_embeddings).sum(axis=1)
     print(name, "min cosine", cosine.min())
-    assert cosine.min() >= MIN_COSINE[EMBEDDERS[name].precision]
+    assert cosine.min() >= MIN_COSINE[RECOGNIZERS[name].precision]
 
 
 @pytest.mark.parametrize("name", RUNNABLE_DETECTORS)
@@ -67,9 +74,9 @@ def test_detector_parity(name, models_dir, photos, tf_detector):
 
 
 def test_batch_of_eight_matches_batch_of_one(models_dir, real_faces):
-    embedder = load_embedder("onnx", models_dir, threads=2)
-    batch = embedder.embed(real_faces[:8])
-    single = np.concatenate([embedder.embed(real_faces[i : i + 1]) for i in range(len(batch))])
+    recognizer = load_recognizer("onnx", models_dir, threads=2)
+    batch = recognizer.embed(real_faces[:8])
+    single = np.concatenate([recognizer.embed(real_faces[i : i + 1]) for i in range(len(batch))])
     np.testing.assert_allclose(batch, single, atol=1e-5)
 
 
@@ -78,13 +85,98 @@ def test_unavailable_backends_carry_a_reason():
     assert {r["backend"] for r in rows} >= {"tf", "tflite", "onnx", "openvino", "tensorrt"}
     for row in rows:
         assert row["available"] == (row["reason"] == "")
-    if unavailable_reason(EMBEDDERS["tensorrt"]):
+    if unavailable_reason(RECOGNIZERS["tensorrt"]):
         with pytest.raises(FacebenchError, match="'tensorrt' cannot run here: "):
-            load_embedder("tensorrt", "resources/models", threads=1)
+            load_recognizer("tensorrt", "resources/models", threads=1)
 
 
 def test_unknown_backend_and_missing_model_are_one_line_errors(tmp_path):
-    with pytest.raises(FacebenchError, match="unknown embedder backend 'caffe'"):
-        load_embedder("caffe", tmp_path, threads=1)
+    with pytest.raises(FacebenchError, match="unknown recognizer backend 'caffe'"):
+        load_recognizer("caffe", tmp_path, threads=1)
     with pytest.raises(FacebenchError, match=r"onnx/facenet\.onnx: model file missing"):
-        load_embedder("onnx", tmp_path, threads=1)
+        load_recognizer("onnx", tmp_path, threads=1)
+
+
+def _tiny_onnx_model() -> bytes:
+    """A valid one-node ONNX model (Relu over a float tensor), serialised."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny", [x], [y])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model.SerializeToString()
+
+
+def test_truncated_onnx_model_is_a_one_line_error(tmp_path):
+    path = model_file(tmp_path, "onnx", FACENET)
+    path.parent.mkdir(parents=True)
+    whole = _tiny_onnx_model()
+    path.write_bytes(whole)
+    assert load_recognizer("onnx", tmp_path, threads=1).info["framework"] == "onnxruntime"
+    path.write_bytes(whole[: len(whole) // 2])
+    with pytest.raises(
+        FacebenchError, match=rf"^{re.escape(str(path))}: not a valid onnx model \("
+    ) as error:
+        load_recognizer("onnx", tmp_path, threads=1)
+    assert "\n" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in ("tf", "tflite", "onnx", "openvino") if n in RUNNABLE_RECOGNIZERS]
+)
+def test_file_that_is_not_a_model_is_a_one_line_error(name, tmp_path):
+    spec = RECOGNIZERS[name]
+    path = model_file(tmp_path, spec.framework, FACENET, spec.precision)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"\x00 not a model \xff" * 8)
+    path.with_suffix(".bin").write_bytes(b"\x00")  # OpenVINO's weights beside its .xml
+    with pytest.raises(
+        FacebenchError, match=rf"^{re.escape(str(path))}: not a valid \w+ model \("
+    ) as error:  # threads as the module's other tests: TF fixes its pools once per process
+        load_recognizer(name, tmp_path, threads=2)
+    assert "\n" not in str(error.value)
+
+
+def test_bad_detector_net_file_names_the_net(tmp_path):
+    paths = [model_file(tmp_path, "onnx", net) for net in MTCNN_NETS]
+    paths[0].parent.mkdir(parents=True)
+    for path in paths:
+        path.write_bytes(_tiny_onnx_model())
+    paths[1].write_bytes(b"junk")
+    with pytest.raises(
+        FacebenchError, match=rf"^{re.escape(str(paths[1]))}: not a valid onnx model"
+    ):
+        load_detector("onnx", tmp_path, threads=1)
+
+
+def _config(detector="onnx", recognizers=("onnx",)) -> dict:
+    """The backend-naming keys of a workflow config."""
+    return {
+        "parity": {"detectors": ["tf", "onnx"], "recognizers": ["tflite-int8"]},
+        "gallery": {"detector": detector, "recognizers": list(recognizers)},
+        "runs": {"devices": {"local": {"detectors": ["onnx"], "recognizers": ["tf"]}}},
+    }
+
+
+def test_unknown_backends_in_the_config_name_their_key():
+    assert unknown_backends(_config()) == []
+    config = _config(detector="caffe", recognizers=("onnx", "tflite-int4"))
+    config["runs"]["devices"]["local"]["detectors"].append("tflite-int8")
+    problems = unknown_backends(config)
+    assert len(problems) == 3
+    assert problems[0].startswith("gallery.detector: unknown backend 'caffe'; known: tf, tflite")
+    assert problems[1].startswith("gallery.recognizers: unknown backend 'tflite-int4'")
+    assert problems[2].startswith("runs.devices.local.detectors: unknown backend 'tflite-int8'")
+    assert all("\n" not in p and "tensorrt" in p for p in problems)
+
+
+def test_registry_imports_no_framework():
+    code = (
+        "import sys, facebench.backends.registry; "
+        "print([m for m in ('tensorflow', 'onnxruntime', 'openvino', 'ai_edge_litert', 'keras')"
+        " if m in sys.modules])"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stderr

@@ -19,7 +19,7 @@ def test_backends_lists_every_backend_with_reasons():
     result = subprocess.run([CLI, "backends"], capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
     assert len(lines) == 12
-    assert any(line.split()[:2] == ["embedder", "onnx"] and "available" in line for line in lines)
+    assert any(line.split()[:2] == ["recognizer", "onnx"] and "available" in line for line in lines)
     for line in lines:
         assert line.split()[2] in {"available", "not"}
         if "not available" in line:
@@ -38,7 +38,7 @@ def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir, workflow
         faces_dir,
         threads=2,
         detectors=["onnx", "tensorrt"],
-        embedders=["onnx"],
+        recognizers=["onnx"],
         min_seconds=0.05,
         min_calls=3,
         videos_dir=workflow_dir / "resources" / "videos",
@@ -54,7 +54,7 @@ def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir, workflow
         assert result["skipped"]["detector:tensorrt"]
     assert set(result["targets"]) >= {
         "detector_speedup_vs_mtcnn_package",
-        "embedder_speedup_vs_keras_predict",
+        "recognizer_speedup_vs_keras_predict",
     }
     assert result["peak_rss_mb"] > 0
 
@@ -119,3 +119,20 @@ def test_analyse_bad_config_is_one_line(tmp_path):
     assert result.returncode == 1
     assert result.stderr.startswith(f"facebench: error: {config}: no runs.devices")
     assert result.stderr.count("\n") == 1
+
+
+def test_run_sampler_period_defaults_to_the_config_default():
+    import yaml
+
+    from facebench.cli import parser
+    from facebench.run import RunConfig
+
+    base = ["run", "--device", "d", "--detector", "onnx", "--recognizer", "onnx"]
+    base += ["--video", "v.mp4", "--out", "o"]
+    schema = yaml.safe_load((REPO_ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    default = schema["properties"]["runs"]["properties"]["sampler_period_s"]["default"]
+    assert parser().parse_args(base).sampler_period_s == default == 0.010
+    assert RunConfig.__dataclass_fields__["sampler_period_s"].default == default
+    assert parser().parse_args([*base, "--sampler-period-s", "0.05"]).sampler_period_s == 0.05
+    result = subprocess.run([CLI, *base, "--sampler-period-s", "0"], capture_output=True, text=True)
+    assert result.returncode == 2 and "0 is not > 0" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -60,3 +61,26 @@ def test_gallery_round_trip_and_bad_file(tmp_path):
     (tmp_path / "bad.json").write_text("{}")
     with pytest.raises(FacebenchError, match=r"bad\.npz: not a facebench gallery"):
         Gallery.load(tmp_path / "bad.npz")
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "no_embeddings", "no_sidecar"])
+def test_damaged_gallery_is_a_one_line_error_naming_the_file(tmp_path, damage):
+    npz = tmp_path / "g.npz"
+    Gallery(np.array(["a"]), l2_normalize(np.ones((1, 128))), 1.0).save(npz)
+    bad = npz
+    if damage == "garbage":
+        npz.write_bytes(b"\x00garbage\xff" * 16)
+    elif damage == "truncated":
+        npz.write_bytes(npz.read_bytes()[:-40])
+    elif damage == "no_embeddings":
+        np.savez(npz, names=np.array(["a"]))
+    else:
+        bad = npz.with_suffix(".json")
+        bad.unlink()
+    with pytest.raises(
+        FacebenchError, match=rf"^{re.escape(str(bad))}: not a facebench gallery"
+    ) as error:
+        Gallery.load(npz)
+    assert "\n" not in str(error.value)
+    if damage == "no_embeddings":
+        assert "no array embeddings" in str(error.value)

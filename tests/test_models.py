@@ -54,7 +54,7 @@ def test_file_that_is_not_a_model(tmp_path):
         rebuild_facenet(junk)
     keras_junk = tmp_path / "junk.keras"
     keras_junk.write_text("hello")
-    with pytest.raises(FacebenchError, match=r"junk\.keras: not a loadable Keras model"):
+    with pytest.raises(FacebenchError, match=r"junk\.keras: not a valid Keras model"):
         load_keras(keras_junk)
 
 

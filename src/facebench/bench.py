@@ -13,19 +13,19 @@ import numpy as np
 
 from facebench.backends.registry import (
     DETECTORS,
-    EMBEDDERS,
+    RECOGNIZERS,
     load_detector,
-    load_embedder,
+    load_recognizer,
     unavailable_reason,
 )
 from facebench.faces import largest_face, prewhiten
 from facebench.measure import peak_rss_mb, time_calls, timed_init
 from facebench.models.layout import FACENET, model_file
 from facebench.photos import list_photos, photo_collage, read_rgb
+from facebench.videos import RESOLUTIONS
 from facebench.videos.reader import READERS, open_reader
 
 FACENET_GFLOP = 2.834  # multiply-adds x 2 of all convolutions, from the ONNX graph
-RESOLUTIONS = {"480": (720, 480), "HD": (1280, 720), "FHD": (1920, 1080)}
 EMBED_BATCHES = (1, 8)
 
 
@@ -95,12 +95,12 @@ def _bench_detect(
     return rows
 
 
-def bench_embedders(names, models_dir, faces, threads, min_seconds, min_calls) -> list[dict]:
+def bench_recognizers(names, models_dir, faces, threads, min_seconds, min_calls) -> list[dict]:
     rows = []
     for name in names:
-        embedder, init_s = timed_init(lambda n=name: load_embedder(n, models_dir, threads))
-        rows += _bench_embed(name, embedder.embed, init_s, faces, min_seconds, min_calls)
-        del embedder  # one backend's model in memory at a time
+        recognizer, init_s = timed_init(lambda n=name: load_recognizer(n, models_dir, threads))
+        rows += _bench_embed(name, recognizer.embed, init_s, faces, min_seconds, min_calls)
+        del recognizer  # one backend's model in memory at a time
         gc.collect()
     return rows
 
@@ -164,7 +164,8 @@ def bench_readers(videos: dict[str, Path], min_seconds, min_calls) -> list[dict]
 
 
 def speedups(rows: list[dict]) -> dict:
-    """The issue's targets: fastest detector vs the package at FHD, embedder vs Keras predict."""
+    """The issue's targets: fastest detector vs the package at FHD, recognizer vs Keras
+    predict."""
 
     def p50(kind, backend, size):
         return next(
@@ -184,16 +185,16 @@ def speedups(rows: list[dict]) -> dict:
         for r in rows
         if r["kind"] == "embed" and r["input"] == "batch1" and r["backend"] != "keras-predict"
     ]
-    best_emb = min(one, key=lambda r: r["p50_ms"])
+    best_rec = min(one, key=lambda r: r["p50_ms"])
     detect_x = p50("detect", "mtcnn-package", "FHD") / best_det["p50_ms"]
-    embed_x = p50("embed", "keras-predict", "batch1") / best_emb["p50_ms"]
+    embed_x = p50("embed", "keras-predict", "batch1") / best_rec["p50_ms"]
     return {
         "fastest_detector_fhd": best_det["backend"],
         "detector_speedup_vs_mtcnn_package": detect_x,
         "detector_target_3x_met": detect_x >= 3.0,
-        "fastest_embedder_batch1": best_emb["backend"],
-        "embedder_speedup_vs_keras_predict": embed_x,
-        "embedder_target_1_5x_met": embed_x >= 1.5,
+        "fastest_recognizer_batch1": best_rec["backend"],
+        "recognizer_speedup_vs_keras_predict": embed_x,
+        "recognizer_target_1_5x_met": embed_x >= 1.5,
     }
 
 
@@ -202,7 +203,7 @@ def run_bench(
     faces_dir: Path,
     threads: int,
     detectors: list[str],
-    embedders: list[str],
+    recognizers: list[str],
     min_seconds: float,
     min_calls: int,
     baselines: bool = True,
@@ -214,7 +215,7 @@ def run_bench(
         f"{role}:{n}": reason
         for role, table, names in (
             ("detector", DETECTORS, detectors),
-            ("embedder", EMBEDDERS, embedders),
+            ("recognizer", RECOGNIZERS, recognizers),
         )
         for n in names
         if (reason := unavailable_reason(table[n]))
@@ -222,11 +223,11 @@ def run_bench(
     for key, reason in skipped.items():
         _log(f"{key}: not measured: {reason}")
     runnable_det = [n for n in detectors if f"detector:{n}" not in skipped]
-    runnable_emb = [n for n in embedders if f"embedder:{n}" not in skipped]
+    runnable_rec = [n for n in recognizers if f"recognizer:{n}" not in skipped]
     photos = [p for p in list_photos(faces_dir) if p.split == "val"]
     frames = {size: photo_collage(photos[::3], w, h) for size, (w, h) in RESOLUTIONS.items()}
     faces = real_faces(faces_dir, models_dir, max(EMBED_BATCHES), threads)
-    rows = bench_embedders(runnable_emb, models_dir, faces, threads, min_seconds, min_calls)
+    rows = bench_recognizers(runnable_rec, models_dir, faces, threads, min_seconds, min_calls)
     rows += bench_detectors(runnable_det, models_dir, frames, threads, min_seconds, min_calls)
     videos = {}
     if videos_dir and (first := next(iter(sorted(Path(videos_dir).glob("*/"))), None)):
@@ -245,6 +246,6 @@ def run_bench(
         "skipped": skipped,
         "peak_rss_mb": peak_rss_mb(),
     }
-    if baselines and runnable_det and runnable_emb:
+    if baselines and runnable_det and runnable_rec:
         result["targets"] = speedups(rows)
     return result

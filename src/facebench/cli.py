@@ -11,6 +11,14 @@ from pathlib import Path
 from facebench.errors import FacebenchError
 
 
+def _positive_float(text: str) -> float:
+    """An argparse type: a number > 0."""
+    value = float(text)
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text} is not > 0")
+    return value
+
+
 def _cmd_backends(args: argparse.Namespace) -> None:
     from facebench.backends.registry import availability
 
@@ -20,7 +28,7 @@ def _cmd_backends(args: argparse.Namespace) -> None:
         return
     for row in rows:
         state = "available" if row["available"] else f"not available: {row['reason']}"
-        print(f"{row['role']:9s} {row['backend']:14s} {state}")
+        print(f"{row['role']:10s} {row['backend']:14s} {state}")
 
 
 def _print_bench(result: dict) -> None:
@@ -55,7 +63,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         Path(args.faces_dir),
         args.threads,
         args.detectors,
-        args.embedders,
+        args.recognizers,
         args.min_seconds,
         args.min_calls,
         baselines=not args.no_baselines,
@@ -82,6 +90,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
         batching=args.batching,
         alignment=args.alignment,
         reader=args.reader,
+        sampler_period_s=args.sampler_period_s,
     )
     summary = run_benchmark(config, Path(args.out), args.progress_every)
     print(json.dumps(summary, indent=2, default=float))
@@ -117,13 +126,14 @@ def _cmd_analyse(args: argparse.Namespace) -> None:
         Path(args.paper_table6),
         pair,
         Path(args.out),
+        Path(args.paper_claims),
     )
     for stage, value in seconds.items():
         print(f"  {stage:<13s} {value:6.1f} s")
 
 
 def parser() -> argparse.ArgumentParser:
-    from facebench.backends.registry import DETECTORS, EMBEDDERS
+    from facebench.backends.registry import DETECTORS, RECOGNIZERS
 
     top = argparse.ArgumentParser(prog="facebench", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -138,7 +148,9 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
     bench.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
-    bench.add_argument("--embedders", nargs="+", default=list(EMBEDDERS), choices=list(EMBEDDERS))
+    bench.add_argument(
+        "--recognizers", nargs="+", default=list(RECOGNIZERS), choices=list(RECOGNIZERS)
+    )
     bench.add_argument("--min-seconds", type=float, default=3.0, help="timed seconds per case")
     bench.add_argument("--min-calls", type=int, default=30, help="timed calls per case")
     bench.add_argument(
@@ -151,7 +163,7 @@ def parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="process every frame of a video, log each frame")
     run.add_argument("--device", required=True, help="name of this host in the results")
     run.add_argument("--detector", required=True, choices=list(DETECTORS))
-    run.add_argument("--recognizer", required=True, choices=list(EMBEDDERS))
+    run.add_argument("--recognizer", required=True, choices=list(RECOGNIZERS))
     run.add_argument("--video", required=True, help="video file (or a stream URL OpenCV opens)")
     run.add_argument("--out", required=True, help="directory for frames.csv, faces.csv, run.json")
     run.add_argument("--models-dir", default="resources/models")
@@ -161,6 +173,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--batching", choices=["per_face", "per_frame"], default="per_face")
     run.add_argument("--alignment", choices=["crop", "similarity"], default="crop")
     run.add_argument("--reader", choices=["opencv", "pyav"], default="opencv")
+    run.add_argument(
+        "--sampler-period-s",
+        type=_positive_float,
+        default=0.010,
+        help="seconds between sensor samples (default 0.010)",
+    )
     run.add_argument(
         "--progress-every", type=int, default=50, help="print progress every N frames (0: never)"
     )
@@ -175,6 +193,11 @@ def parser() -> argparse.ArgumentParser:
         "--gallery", default="resources/gallery/onnx.json", help="gallery metadata (enrolled)"
     )
     analyse.add_argument("--paper-table6", default="resources/paper/table6_reconstructed.csv")
+    analyse.add_argument(
+        "--paper-claims",
+        default="resources/paper/claims.yaml",
+        help="the paper's claims: numbers, prose and sources",
+    )
     analyse.add_argument("--out", default="results/analysis", help="output directory")
     analyse.set_defaults(func=_cmd_analyse)
     return top

@@ -24,7 +24,7 @@ def load_keras(path: Path):
     try:
         return keras.models.load_model(path, compile=False)
     except (OSError, ValueError) as error:
-        raise FacebenchError(f"{path}: not a loadable Keras model: {error}") from error
+        raise FacebenchError(f"{path}: not a valid Keras model ({error})") from error
 
 
 def export_savedmodel(keras_path: Path, out_dir: Path) -> None:

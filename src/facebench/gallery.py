@@ -4,6 +4,7 @@ identify faces as the nearest enrolled embedding or ``unknown``."""
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,9 +14,11 @@ from facebench.errors import FacebenchError
 from facebench.faces import largest_face, prewhiten
 from facebench.fileio import atomic_path, write_json
 from facebench.identify import nearest
+from facebench.models.layout import FACENET_EMBEDDING_SIZE
 from facebench.photos import Photo, read_rgb
 
 UNKNOWN = "unknown"
+GALLERY_ARRAYS = ("names", "embeddings")  # the arrays of a gallery .npz
 
 
 @dataclass
@@ -45,21 +48,38 @@ class Gallery:
 
     @classmethod
     def load(cls, npz_path: Path) -> Gallery:
+        """The gallery saved as ``npz_path`` and its ``.json`` sidecar; a file that is not one
+        is a FacebenchError naming it."""
+        npz_path, json_path = Path(npz_path), Path(npz_path).with_suffix(".json")
+        if not npz_path.is_file():
+            raise FacebenchError(f"{npz_path}: no such file")
+        if not zipfile.is_zipfile(npz_path):  # False for a truncated archive too
+            raise FacebenchError(f"{npz_path}: not a facebench gallery (not a complete .npz)")
         try:
-            metadata = json.loads(npz_path.with_suffix(".json").read_text())
             with np.load(npz_path, allow_pickle=False) as data:
-                return cls(data["names"], data["embeddings"], metadata["threshold_l2"], metadata)
-        except (OSError, KeyError, ValueError) as error:
-            raise FacebenchError(f"{npz_path}: not a facebench gallery: {error}") from error
+                if missing := [k for k in GALLERY_ARRAYS if k not in data.files]:
+                    raise FacebenchError(
+                        f"{npz_path}: not a facebench gallery (no array {', '.join(missing)})"
+                    )
+                names, embeddings = (data[k] for k in GALLERY_ARRAYS)
+        except (OSError, ValueError, zipfile.BadZipFile) as error:
+            raise FacebenchError(f"{npz_path}: not a facebench gallery ({error})") from error
+        try:
+            metadata = json.loads(json_path.read_text())
+            return cls(names, embeddings, metadata["threshold_l2"], metadata)
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise FacebenchError(
+                f"{json_path}: not a facebench gallery sidecar ({error!r})"
+            ) from error
 
 
-def embed_photos(detector, embedder, photos: list[Photo], alignment: str) -> np.ndarray:
+def embed_photos(detector, recognizer, photos: list[Photo], alignment: str) -> np.ndarray:
     """One embedding per photo (its largest face); NaN rows for photos with no face."""
-    out = np.full((len(photos), 128), np.nan, np.float32)
+    out = np.full((len(photos), FACENET_EMBEDDING_SIZE), np.nan, np.float32)
     for i, photo in enumerate(photos):
         face = largest_face(detector, read_rgb(photo.path), alignment)
         if face is not None:
-            out[i] = embedder.embed(prewhiten(face))[0]
+            out[i] = recognizer.embed(prewhiten(face))[0]
     return out
 
 
@@ -79,7 +99,7 @@ def choose_threshold(
 
 
 def build_gallery(
-    detector, embedder, photos: list[Photo], unknown: list[str], alignment: str
+    detector, recognizer, photos: list[Photo], unknown: list[str], alignment: str
 ) -> tuple[Gallery, dict]:
     """Enrol the train photos of everyone but ``unknown``; choose the threshold on all val
     photos. Returns the gallery and its val-photo evaluation."""
@@ -88,10 +108,10 @@ def build_gallery(
         raise FacebenchError(f"gallery: unknown people {sorted(missing)} not among {people}")
     train = [p for p in photos if p.split == "train" and p.person not in unknown]
     val = [p for p in photos if p.split == "val"]
-    train_emb = embed_photos(detector, embedder, train, alignment)
+    train_emb = embed_photos(detector, recognizer, train, alignment)
     enrolled = ~np.isnan(train_emb).any(axis=1)
     names = np.array([p.person for p in train])[enrolled]
-    val_emb = embed_photos(detector, embedder, val, alignment)
+    val_emb = embed_photos(detector, recognizer, val, alignment)
     found = ~np.isnan(val_emb).any(axis=1)
     truth = np.array([UNKNOWN if p.person in unknown else p.person for p in val])[found]
     index, distance = nearest(train_emb[enrolled], val_emb[found])

@@ -12,6 +12,7 @@ from facebench.errors import FacebenchError
 from facebench.faces import extract_faces, prewhiten
 from facebench.fileio import atomic_path
 from facebench.identify import nearest
+from facebench.models.layout import FACENET_EMBEDDING_SIZE
 from facebench.photos import Photo, read_rgb
 
 
@@ -54,22 +55,22 @@ def detect_all(detector, photos: list[Photo]) -> list:
 
 
 def embed_largest(
-    embedder, photos: list[Photo], boxes: np.ndarray, landmarks: np.ndarray, alignment: str
+    recognizer, photos: list[Photo], boxes: np.ndarray, landmarks: np.ndarray, alignment: str
 ) -> np.ndarray:
     """Embed one face per photo (boxes/landmarks given per photo, NaN rows skipped)."""
-    out = np.full((len(photos), 128), np.nan, np.float32)
+    out = np.full((len(photos), FACENET_EMBEDDING_SIZE), np.nan, np.float32)
     for i, photo in enumerate(photos):
         if np.isnan(boxes[i]).any():
             continue
         face = extract_faces(
             read_rgb(photo.path), boxes[i : i + 1], landmarks[i : i + 1], alignment
         )
-        out[i] = embedder.embed(prewhiten(face))[0]
+        out[i] = recognizer.embed(prewhiten(face))[0]
     return out
 
 
-def compute_reference(detector, embedder, photos: list[Photo], alignment: str) -> Reference:
-    """Run the TF detector and embedder over the photos."""
+def compute_reference(detector, recognizer, photos: list[Photo], alignment: str) -> Reference:
+    """Run the TF detector and recognizer over the photos."""
     detections = detect_all(detector, photos)
     n_faces = np.array([len(d) for d in detections])
     offsets = np.r_[0, np.cumsum(n_faces)[:-1]]
@@ -83,9 +84,9 @@ def compute_reference(detector, embedder, photos: list[Photo], alignment: str) -
         boxes=np.concatenate([d.boxes for d in detections]).reshape(-1, 4),
         landmarks=np.concatenate([d.landmarks for d in detections]).reshape(-1, 5, 2),
         face_box=face_box,
-        embeddings=np.empty((len(photos), 128), np.float32),
+        embeddings=np.empty((len(photos), FACENET_EMBEDDING_SIZE), np.float32),
     )
-    ref.embeddings = embed_largest(embedder, photos, *reference_faces(ref), alignment)
+    ref.embeddings = embed_largest(recognizer, photos, *reference_faces(ref), alignment)
     return ref
 
 
@@ -131,10 +132,10 @@ def facenet_quality(ref: Reference) -> dict:
     }
 
 
-def embedder_parity(embedder, ref: Reference, photos: list[Photo], alignment: str) -> dict:
-    """Max |diff|, min cosine and identification agreement of ``embedder`` vs the reference."""
+def recognizer_parity(recognizer, ref: Reference, photos: list[Photo], alignment: str) -> dict:
+    """Max |diff|, min cosine and identification agreement of ``recognizer`` vs the reference."""
     boxes, marks = reference_faces(ref)
-    ours = embed_largest(embedder, photos, boxes, marks, alignment)
+    ours = embed_largest(recognizer, photos, boxes, marks, alignment)
     valid = ~np.isnan(ref.embeddings).any(axis=1)
     cosine = np.sum(ours[valid] * ref.embeddings[valid], axis=1)
     ours_pred, _, _ = _identify_val(ours, ref.persons, ref.splits)
@@ -197,7 +198,12 @@ def backend_parity(
     out: Path,
 ) -> dict:
     """Measure one backend against the reference and write its row as JSON."""
-    from facebench.backends.registry import DETECTORS, EMBEDDERS, load_detector, load_embedder
+    from facebench.backends.registry import (
+        DETECTORS,
+        RECOGNIZERS,
+        load_detector,
+        load_recognizer,
+    )
     from facebench.fileio import write_json
     from facebench.photos import list_photos
 
@@ -209,8 +215,9 @@ def backend_parity(
         spec = DETECTORS[backend]
         row = detector_parity(load_detector(backend, models_dir, threads), ref, photos)
     else:
-        spec = EMBEDDERS[backend]
-        row = embedder_parity(load_embedder(backend, models_dir, threads), ref, photos, alignment)
+        spec = RECOGNIZERS[backend]
+        recognizer = load_recognizer(backend, models_dir, threads)
+        row = recognizer_parity(recognizer, ref, photos, alignment)
     row = {
         "model": "mtcnn" if role == "detector" else "facenet",
         "backend": backend,
@@ -251,7 +258,7 @@ def gather_parity(rows: list[Path], thresholds: dict, out: Path) -> None:
 
     import pandas as pd
 
-    from facebench.backends.registry import DETECTORS, EMBEDDERS, unavailable_reason
+    from facebench.backends.registry import DETECTORS, RECOGNIZERS, unavailable_reason
 
     measured = {}
     for path in rows:
@@ -261,7 +268,7 @@ def gather_parity(rows: list[Path], thresholds: dict, out: Path) -> None:
     table = []
     for model, role, backends in (
         ("mtcnn", DETECTORS, thresholds["detectors"]),
-        ("facenet", EMBEDDERS, thresholds["embedders"]),
+        ("facenet", RECOGNIZERS, thresholds["recognizers"]),
     ):
         for backend in backends:
             reason = unavailable_reason(role[backend])

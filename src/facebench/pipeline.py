@@ -1,13 +1,13 @@
-"""One frame through read -> detect -> align -> embed -> identify, each phase timed.
+"""One decoded frame through detect -> align -> embed -> identify, each phase timed.
 
-The pipeline knows nothing of measurement files: it returns phase times (monotonic
-``perf_counter_ns``) and what it found; the runner (``runner.py``) logs them.
+The pipeline knows nothing of inputs or measurement files: it takes a frame, returns phase
+times (monotonic ``perf_counter_ns``) and what it found; the runner (``runner.py``) reads the
+frames, times the read and logs everything, so how frames arrive is the runner's setting.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -15,8 +15,9 @@ import numpy as np
 from facebench.backends.base import Detections
 from facebench.faces import extract_faces, prewhiten
 from facebench.gallery import Gallery
+from facebench.models.layout import FACENET_EMBEDDING_SIZE
 
-PHASES = ("read", "detect", "align", "embed", "identify")
+PHASES = ("detect", "align", "embed", "identify")
 BATCHING = ("per_face", "per_frame")
 
 
@@ -31,43 +32,39 @@ class FrameResult:
     detect_stages_s: dict[str, float]  # MTCNN sub-stages (pyramid, pnet, rnet, onet)
 
     def phase_s(self) -> dict[str, float]:
-        """Seconds per phase, ``t_<phase>_s``, and the whole frame, ``t_total_s``."""
+        """Seconds per phase, ``t_<phase>_s``."""
         ns = np.diff(self.boundaries_ns)
-        times = {f"t_{phase}_s": float(d) / 1e9 for phase, d in zip(PHASES, ns, strict=True)}
-        times["t_total_s"] = (self.boundaries_ns[-1] - self.boundaries_ns[0]) / 1e9
-        return times
+        return {f"t_{phase}_s": float(d) / 1e9 for phase, d in zip(PHASES, ns, strict=True)}
 
 
 class FacePipeline:
-    """MTCNN detector + FaceNet embedder + gallery; faces embedded one by one (batch 1, as
+    """MTCNN detector + FaceNet recognizer + gallery; faces embedded one by one (batch 1, as
     the paper) or all faces of a frame as one batch."""
 
     def __init__(
         self,
         detector,
-        embedder,
+        recognizer,
         gallery: Gallery,
         alignment: str = "crop",
         batching: str = "per_face",
     ) -> None:
         if batching not in BATCHING:
             raise ValueError(f"batching {batching!r} not in {BATCHING}")
-        self.detector, self.embedder, self.gallery = detector, embedder, gallery
+        self.detector, self.recognizer, self.gallery = detector, recognizer, gallery
         self.alignment, self.batching = alignment, batching
 
     def _embed(self, faces: np.ndarray) -> np.ndarray:
-        if self.batching == "per_frame" or len(faces) <= 1:
-            return self.embedder.embed(faces) if len(faces) else np.zeros((0, 128), np.float32)
-        return np.concatenate([self.embedder.embed(faces[i : i + 1]) for i in range(len(faces))])
+        if not len(faces):
+            return np.zeros((0, FACENET_EMBEDDING_SIZE), np.float32)
+        if self.batching == "per_frame" or len(faces) == 1:
+            return self.recognizer.embed(faces)
+        return np.concatenate([self.recognizer.embed(faces[i : i + 1]) for i in range(len(faces))])
 
-    def process(self, frames: Iterator[np.ndarray]) -> FrameResult | None:
-        """Read the next frame from ``frames`` and run every phase on it (None at the end)."""
+    def process(self, rgb: np.ndarray) -> FrameResult:
+        """Run every phase on one decoded (H, W, 3) uint8 RGB frame."""
         clock = time.perf_counter_ns
         t_start = clock()
-        rgb = next(frames, None)
-        if rgb is None:
-            return None
-        t_read = clock()
         stages: dict[str, float] = {}
         found = self.detector.detect(rgb, stages)
         t_detect = clock()
@@ -78,7 +75,7 @@ class FacePipeline:
         identities, distances = self.gallery.identify(embeddings)
         t_identify = clock()
         return FrameResult(
-            (t_start, t_read, t_detect, t_align, t_embed, t_identify),
+            (t_start, t_detect, t_align, t_embed, t_identify),
             found,
             identities,
             distances,

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.backends.registry import DETECTORS, EMBEDDERS, load_detector, load_embedder
+from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_detector, load_recognizer
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, write_json
 from facebench.gallery import Gallery
@@ -26,8 +26,6 @@ from facebench.runner import run_frames
 from facebench.schemas import validate_records, validate_table
 from facebench.sensors import Sampler, default_sensors, per_frame, sensor_report
 from facebench.videos.reader import open_reader
-
-SAMPLER_PERIOD_S = 0.010
 
 
 @dataclass(frozen=True)
@@ -46,10 +44,11 @@ class RunConfig:
     batching: str = "per_face"
     alignment: str = "crop"
     reader: str = "opencv"
+    sampler_period_s: float = 0.010  # sensors sampled every 10 ms (Srivastava et al.)
 
 
 def _model_files(config: RunConfig) -> dict[str, Path]:
-    det, rec = DETECTORS[config.detector], EMBEDDERS[config.recognizer]
+    det, rec = DETECTORS[config.detector], RECOGNIZERS[config.recognizer]
     files = {
         f"detector/{n}": model_file(config.models_dir, det.framework, n, det.precision)
         for n in MTCNN_NETS
@@ -100,14 +99,14 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
     load_before = host_load()
     t0 = time.perf_counter()
     detector = load_detector(config.detector, config.models_dir, config.detector_threads)
-    embedder = load_embedder(config.recognizer, config.models_dir, config.recognizer_threads)
+    recognizer = load_recognizer(config.recognizer, config.models_dir, config.recognizer_threads)
     gallery = Gallery.load(config.gallery)
     load_s = time.perf_counter() - t0
-    pipeline = FacePipeline(detector, embedder, gallery, config.alignment, config.batching)
+    pipeline = FacePipeline(detector, recognizer, gallery, config.alignment, config.batching)
     sensors = default_sensors()
     with (
         open_reader(config.video, config.reader) as reader,
-        Sampler(sensors, SAMPLER_PERIOD_S) as s,
+        Sampler(sensors, config.sampler_period_s) as s,
     ):
         log = run_frames(reader, pipeline, config.warmup_frames, progress_every)
     if not len(log.frames):
@@ -115,7 +114,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
     sensed = per_frame(s.samples(), log.bounds_ns)
     frames = pd.concat([log.frames, sensed.drop(columns="n_samples")], axis=1)
     summary = summarize(frames)
-    meta = collect_run_metadata(_model_files(config), extra={})
+    meta = collect_run_metadata(_model_files(config))
     meta.update(
         config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
         started_utc=started,
@@ -123,14 +122,14 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
         host_load_at_start=load_before,
         busy_warning_at_start=busy_at_start,
         detector_backend=detector.info,
-        recognizer_backend=embedder.info,
+        recognizer_backend=recognizer.info,
         video_fps=reader.fps,
         warmup_frames=config.warmup_frames,
         cold_start={"model_load_s": load_s, "first_frame_s": float(frames.t_total_s.iloc[0])},
         sensors=sensor_report(sensors),
         sensor_methods=sensed.attrs["method"],
         sampler={
-            "period_s": SAMPLER_PERIOD_S,
+            "period_s": config.sampler_period_s,
             "thread_cpu_s": s.thread_cpu_s,
             "elapsed_s": s.elapsed_s,
             "read_errors": s.read_errors,

@@ -1,4 +1,4 @@
-"""Compare one detector or embedder backend with the TensorFlow reference."""
+"""Compare one detector or recognizer backend with the TensorFlow reference."""
 
 from facebench.workflow import rule_logging
 

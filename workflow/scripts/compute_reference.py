@@ -5,7 +5,7 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.backends.registry import load_detector, load_embedder
+    from facebench.backends.registry import load_detector, load_recognizer
     from facebench.parity import compute_reference
     from facebench.photos import list_photos
 
@@ -14,7 +14,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     print(f"reference over {len(photos)} photos, alignment={snakemake.params.alignment}")
     reference = compute_reference(
         load_detector("tf", models_dir, threads),
-        load_embedder("tf", models_dir, threads),
+        load_recognizer("tf", models_dir, threads),
         photos,
         snakemake.params.alignment,
     )

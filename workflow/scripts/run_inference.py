@@ -7,7 +7,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
 
     from facebench.run import RunConfig, run_benchmark
 
-    runs, w, threads = snakemake.params.runs, snakemake.wildcards, snakemake.params.threads
+    w, run = snakemake.wildcards, snakemake.params.run  # run: this run's settings only
     config = RunConfig(
         device=w.device,
         detector=w.detector,
@@ -15,12 +15,13 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         video=Path(snakemake.input.video),
         models_dir=Path(snakemake.params.models_dir),
         gallery=Path(snakemake.input.gallery),
-        warmup_frames=runs["warmup_frames"],
-        detector_threads=threads[w.detector] or snakemake.threads,
-        recognizer_threads=threads[w.recognizer] or snakemake.threads,
-        batching=runs["batching"],
+        warmup_frames=run["warmup_frames"],
+        detector_threads=run["detector_threads"] or snakemake.threads,
+        recognizer_threads=run["recognizer_threads"] or snakemake.threads,
+        batching=run["batching"],
         alignment=snakemake.params.alignment,
-        reader=runs["reader"],
+        reader=run["reader"],
+        sampler_period_s=run["sampler_period_s"],
     )
     summary = run_benchmark(config, Path(snakemake.output.run).parent)
     print(summary)

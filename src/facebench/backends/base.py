@@ -1,4 +1,5 @@
-"""The small interfaces every framework implements: MTCNN nets and a FaceNet embedder."""
+"""The small interfaces every framework implements: a loaded model file, run on a batch; the
+MTCNN nets and the FaceNet recognizer built from such models."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from facebench.faces import l2_normalize
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,28 @@ class MtcnnNets(Protocol):
         ...
 
 
-class Embedder(Protocol):
-    """FaceNet in one framework: prewhitened (N, 160, 160, 3) float32 -> (N, 128) L2-normalised."""
+class Model(Protocol):
+    """One model file loaded by one framework: a float32 batch in, every output as an array."""
+
+    info: dict  # framework, version, precision that ran, ...
+
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]: ...
+
+
+class Recognizer(Protocol):
+    """FaceNet: prewhitened (N, 160, 160, 3) float32 faces -> (N, 128) L2-normalised embeddings."""
 
     def embed(self, faces: np.ndarray) -> np.ndarray: ...
+
+
+class ModelRecognizer:
+    """The Recognizer over any framework's FaceNet model: its one output, L2-normalised."""
+
+    def __init__(self, model: Model, info: dict) -> None:
+        self._model, self.info = model, info
+
+    def embed(self, faces: np.ndarray) -> np.ndarray:
+        return l2_normalize(self._model(faces)[0])
 
 
 class CallableNets:

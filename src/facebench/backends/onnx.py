@@ -10,7 +10,7 @@ import numpy as np
 class OrtModel:
     """One ONNX model in an InferenceSession; returns all outputs as numpy arrays."""
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, precision: str) -> None:
         import onnxruntime as ort
 
         options = ort.SessionOptions()
@@ -29,19 +29,8 @@ class OrtModel:
             "framework": "onnxruntime",
             "version": ort.__version__,
             "providers": self.session.get_providers(),
-            "precision": "fp32",
+            "precision": precision,
         }
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         return self.session.run(None, {self._input: np.ascontiguousarray(x, dtype=np.float32)})
-
-
-class OnnxEmbedder:
-    """FaceNet in ONNX Runtime."""
-
-    def __init__(self, model_path: Path, threads: int) -> None:
-        self._model = OrtModel(model_path, threads)
-        self.info = self._model.info
-
-    def embed(self, faces: np.ndarray) -> np.ndarray:
-        return self._model(faces)[0]

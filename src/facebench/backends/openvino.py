@@ -11,9 +11,10 @@ import numpy as np
 
 
 class OpenvinoModel:
-    """One compiled OpenVINO IR model; returns all outputs as numpy arrays."""
+    """One compiled OpenVINO IR model; returns all outputs as numpy arrays. ``precision`` is
+    the file's; ``info`` records the one the plugin actually runs."""
 
-    def __init__(self, path: Path, threads: int) -> None:
+    def __init__(self, path: Path, threads: int, precision: str) -> None:
         import openvino as ov
 
         core = ov.Core()
@@ -37,14 +38,3 @@ class OpenvinoModel:
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         result = self._request.infer({0: np.ascontiguousarray(x, dtype=np.float32)})
         return [np.asarray(result[output]) for output in self._compiled.outputs]
-
-
-class OpenvinoEmbedder:
-    """FaceNet in OpenVINO."""
-
-    def __init__(self, model_path: Path, threads: int) -> None:
-        self._model = OpenvinoModel(model_path, threads)
-        self.info = self._model.info
-
-    def embed(self, faces: np.ndarray) -> np.ndarray:
-        return self._model(faces)[0]

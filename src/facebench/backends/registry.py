@@ -1,18 +1,18 @@
-"""Every detector/embedder backend by name: what it needs, whether it runs here, how to load it."""
+"""Every detector/recognizer backend by name: what it needs, whether it runs here, how to
+load it. A framework's models are loaded by the class named in MODEL_CLASSES, imported only
+then, so a framework that is not installed breaks nothing else."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
-from facebench.backends.base import CallableNets, Embedder
+from facebench.backends.base import CallableNets, Model, ModelRecognizer
 from facebench.errors import FacebenchError
-from facebench.faces import l2_normalize
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file
 
 
@@ -27,7 +27,7 @@ class BackendSpec:
     needs_gpu: bool = False
 
 
-EMBEDDERS = {
+RECOGNIZERS = {
     spec.name: spec
     for spec in (
         BackendSpec("tf", "tf", "fp32", ("tensorflow",)),
@@ -39,7 +39,36 @@ EMBEDDERS = {
         BackendSpec("tensorrt-fp16", "tensorrt", "fp16", ("tensorrt",), needs_gpu=True),
     )
 }
-DETECTORS = {name: EMBEDDERS[name] for name in ("tf", "tflite", "onnx", "openvino", "tensorrt")}
+DETECTORS = {name: RECOGNIZERS[name] for name in ("tf", "tflite", "onnx", "openvino", "tensorrt")}
+# framework -> "module:class" of its Model, constructed as (path, threads, precision)
+MODEL_CLASSES = {
+    "tf": "facebench.backends.tf:TfModel",
+    "tflite": "facebench.backends.tflite:TfliteModel",
+    "onnx": "facebench.backends.onnx:OrtModel",
+    "openvino": "facebench.backends.openvino:OpenvinoModel",
+}
+
+
+def unknown_backends(config: dict) -> list[str]:
+    """One line per detector/recognizer name of the (schema-valid) workflow ``config`` that is
+    not in DETECTORS/RECOGNIZERS, naming its config key: the schema leaves names to this table."""
+    named = [
+        ("parity.detectors", DETECTORS, config["parity"]["detectors"]),
+        ("parity.recognizers", RECOGNIZERS, config["parity"]["recognizers"]),
+        ("gallery.detector", DETECTORS, [config["gallery"]["detector"]]),
+        ("gallery.recognizers", RECOGNIZERS, config["gallery"]["recognizers"]),
+    ]
+    for device, spec in config["runs"]["devices"].items():
+        named += [
+            (f"runs.devices.{device}.detectors", DETECTORS, spec["detectors"]),
+            (f"runs.devices.{device}.recognizers", RECOGNIZERS, spec["recognizers"]),
+        ]
+    return [
+        f"{key}: unknown backend {name!r}; known: {', '.join(table)}"
+        for key, table, names in named
+        for name in names
+        if name not in table
+    ]
 
 
 def cuda_gpu_reason() -> str | None:
@@ -55,10 +84,15 @@ def cuda_gpu_reason() -> str | None:
 def unavailable_reason(spec: BackendSpec) -> str | None:
     """None when ``spec`` can run on this host, else a one-line reason."""
     if not any(importlib.util.find_spec(m) for m in spec.python_modules):
-        return f"python package {' or '.join(spec.python_modules)} not installed"
+        install = (
+            f"pip install 'facebench[{spec.framework}]'"
+            if spec.framework in MODEL_CLASSES
+            else "install NVIDIA TensorRT: JetPack, or pip install tensorrt"
+        )
+        return f"python package {' or '.join(spec.python_modules)} not installed ({install})"
     if spec.needs_gpu and (reason := cuda_gpu_reason()):
         return reason
-    if spec.framework == "tensorrt":
+    if spec.framework not in MODEL_CLASSES:  # tensorrt: its engines are built, not run yet
         return "TensorRT runtime backend not implemented yet (engines are built; needs a GPU host)"
     return None
 
@@ -78,65 +112,35 @@ def _existing(path: Path) -> Path:
     return path
 
 
-class NormalizedEmbedder:
-    """Wraps a framework embedder so every backend returns L2-normalised embeddings."""
+def _load_model(spec: BackendSpec, path: Path, threads: int) -> Model:
+    """``path`` loaded by ``spec``'s framework; a file it cannot load is a FacebenchError."""
+    module, name = MODEL_CLASSES[spec.framework].split(":")
+    model_class = getattr(importlib.import_module(module), name)
+    try:
+        return model_class(path, threads, spec.precision)
+    except FacebenchError:
+        raise
+    except Exception as error:  # every framework has its own error types for a bad file
+        # the last line: the cause, after any stack of "Exception from <source>:" lines
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()
+        raise FacebenchError(f"{path}: not a valid {spec.framework} model ({reason})") from error
 
-    def __init__(self, inner: Embedder, spec: BackendSpec, model_path: Path) -> None:
-        self.inner, self.spec, self.model_path = inner, spec, model_path
-        self.info = {**inner.info, "backend": spec.name, "model": str(model_path)}
 
-    def embed(self, faces: np.ndarray) -> np.ndarray:
-        return l2_normalize(self.inner.embed(faces))
-
-
-def load_embedder(name: str, models_dir: Path, threads: int) -> NormalizedEmbedder:
-    """FaceNet embedder ``name`` (see EMBEDDERS) from the converted models in ``models_dir``."""
-    spec = _spec(EMBEDDERS, name, "embedder")
+def load_recognizer(name: str, models_dir: Path, threads: int) -> ModelRecognizer:
+    """FaceNet recognizer ``name`` (see RECOGNIZERS) from the converted models in ``models_dir``."""
+    spec = _spec(RECOGNIZERS, name, "recognizer")
     path = _existing(model_file(models_dir, spec.framework, FACENET, spec.precision))
-    if spec.framework == "tf":
-        from facebench.backends.tf import TfEmbedder
-
-        inner = TfEmbedder(path, threads)
-    elif spec.framework == "tflite":
-        from facebench.backends.tflite import TfliteEmbedder
-
-        inner = TfliteEmbedder(path, threads, spec.precision)
-    elif spec.framework == "onnx":
-        from facebench.backends.onnx import OnnxEmbedder
-
-        inner = OnnxEmbedder(path, threads)
-    else:
-        from facebench.backends.openvino import OpenvinoEmbedder
-
-        inner = OpenvinoEmbedder(path, threads)
-    return NormalizedEmbedder(inner, spec, path)
+    model = _load_model(spec, path, threads)
+    return ModelRecognizer(model, {**model.info, "backend": spec.name, "model": str(path)})
 
 
-def load_mtcnn_nets(name: str, models_dir: Path, threads: int):
+def load_mtcnn_nets(name: str, models_dir: Path, threads: int) -> CallableNets:
     """The three MTCNN nets of detector backend ``name`` (see DETECTORS)."""
     spec = _spec(DETECTORS, name, "detector")
     paths = [
         _existing(model_file(models_dir, spec.framework, n, spec.precision)) for n in MTCNN_NETS
     ]
-    if spec.framework == "tf":
-        from facebench.backends.tf import configure_threads
-        from facebench.convert import load_keras
-        from facebench.models.mtcnn_nets import KerasMtcnnNets
-
-        configure_threads(threads)
-        return KerasMtcnnNets({n: load_keras(p) for n, p in zip(MTCNN_NETS, paths, strict=True)})
-    if spec.framework == "tflite":
-        from facebench.backends.tflite import TfliteModel as Model
-
-        models = [Model(p, threads, spec.precision) for p in paths]
-    elif spec.framework == "onnx":
-        from facebench.backends.onnx import OrtModel as Model
-
-        models = [Model(p, threads) for p in paths]
-    else:
-        from facebench.backends.openvino import OpenvinoModel as Model
-
-        models = [Model(p, threads) for p in paths]
+    models = [_load_model(spec, path, threads) for path in paths]
     return CallableNets(*models, info=models[0].info)
 
 
@@ -153,7 +157,7 @@ def load_detector(name: str, models_dir: Path, threads: int, params=None):
 def availability() -> list[dict]:
     """One row per (role, backend): whether it runs here and, if not, why."""
     rows = []
-    for role, table in (("detector", DETECTORS), ("embedder", EMBEDDERS)):
+    for role, table in (("detector", DETECTORS), ("recognizer", RECOGNIZERS)):
         for spec in table.values():
             reason = unavailable_reason(spec)
             rows.append(

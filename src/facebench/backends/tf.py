@@ -2,34 +2,58 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from facebench.convert import load_keras
+from facebench.errors import FacebenchError
+
+if TYPE_CHECKING:
+    import keras
 
 
 def configure_threads(threads: int) -> None:
     """Set TF's intra-op threads (must run before TF executes anything)."""
     import tensorflow as tf
 
-    tf.config.threading.set_intra_op_parallelism_threads(threads)
-    tf.config.threading.set_inter_op_parallelism_threads(1)
+    try:
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(1)
+    except RuntimeError as error:  # TF fixes its thread pools when it first runs
+        raise FacebenchError(f"TensorFlow threads: cannot set {threads} ({error})") from error
 
 
-class TfEmbedder:
-    """FaceNet as a ``tf.function`` over the Keras model (no ``model.predict`` overhead)."""
+def graph_function(model: keras.Model) -> Callable[[np.ndarray], list[np.ndarray]]:
+    """A Keras ``model`` as one traced ``tf.function`` over float32 batches of its input shape
+    (no ``model.predict`` overhead); returns every output as a numpy array."""
+    import tensorflow as tf
 
-    def __init__(self, model_path: Path, threads: int) -> None:
+    forward = tf.function(
+        lambda x: model(x, training=False),
+        input_signature=[tf.TensorSpec((None, *model.input_shape[1:]), tf.float32)],
+    )
+
+    def call(x: np.ndarray) -> list[np.ndarray]:
+        outputs = forward(np.ascontiguousarray(x, dtype=np.float32))
+        if not isinstance(outputs, list | tuple):  # a one-output model returns a tensor
+            outputs = [outputs]
+        return [out.numpy() for out in outputs]
+
+    return call
+
+
+class TfModel:
+    """One Keras model file run as a ``tf.function``; returns all outputs as numpy arrays."""
+
+    def __init__(self, path: Path, threads: int, precision: str) -> None:
         import tensorflow as tf
 
         configure_threads(threads)
-        model = load_keras(model_path)
-        self._call = tf.function(
-            lambda x: model(x, training=False),
-            input_signature=[tf.TensorSpec((None, 160, 160, 3), tf.float32)],
-        )
-        self.info = {"framework": "tensorflow", "version": tf.__version__, "precision": "fp32"}
+        self._call = graph_function(load_keras(path))
+        self.info = {"framework": "tensorflow", "version": tf.__version__, "precision": precision}
 
-    def embed(self, faces: np.ndarray) -> np.ndarray:
-        return self._call(np.ascontiguousarray(faces, dtype=np.float32)).numpy()
+    def __call__(self, x: np.ndarray) -> list[np.ndarray]:
+        return self._call(x)

@@ -50,14 +50,3 @@ class TfliteModel:
         interpreter.set_tensor(self._input_index, np.ascontiguousarray(x, np.float32))
         interpreter.invoke()
         return [interpreter.get_tensor(index) for index in self._output_indices]
-
-
-class TfliteEmbedder:
-    """FaceNet in LiteRT, fp32 or dynamic-range int8."""
-
-    def __init__(self, model_path: Path, threads: int, precision: str) -> None:
-        self._model = TfliteModel(model_path, threads, precision)
-        self.info = self._model.info
-
-    def embed(self, faces: np.ndarray) -> np.ndarray:
-        return self._model(faces)[0]

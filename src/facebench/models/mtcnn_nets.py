@@ -7,7 +7,7 @@ package's own loader. Outputs follow :class:`facebench.backends.base.MtcnnNets`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import keras
@@ -16,10 +16,11 @@ import tensorflow as tf
 from mtcnn.utils.tensorflow import load_weights
 
 from facebench.backends.base import CallableNets
+from facebench.backends.tf import graph_function
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
+from facebench.models.layout import MTCNN_NETS
 
-NET_NAMES = ("pnet", "rnet", "onet")
 NET_INPUT_SHAPES: dict[str, tuple[int | None, int | None, int]] = {
     "pnet": (None, None, 3),
     "rnet": (24, 24, 3),
@@ -121,7 +122,7 @@ def _assign_weights(model: keras.Model, net: str, tensors: Sequence[np.ndarray])
 def build_mtcnn_nets() -> dict[str, keras.Model]:
     """P-, R- and O-Net as functional Keras models with the `mtcnn` package's weights."""
     models = {}
-    for net in NET_NAMES:
+    for net in MTCNN_NETS:
         model = _BUILDERS[net]()
         _assign_weights(model, net, _package_weights(net))
         models[net] = model
@@ -139,23 +140,8 @@ def save_mtcnn_nets(out_dir: Path) -> dict[str, Path]:
     return paths
 
 
-def _graph_function(
-    model: keras.Model, input_shape: tuple[int | None, ...]
-) -> tf.types.experimental.PolymorphicFunction:
-    """`model` as one traced graph for float32 inputs of `input_shape` (None: any size)."""
-
-    def forward(x: tf.Tensor) -> list[tf.Tensor]:
-        return model(x, training=False)
-
-    return tf.function(forward, input_signature=[tf.TensorSpec(input_shape, tf.float32)])
-
-
 def KerasMtcnnNets(models: dict[str, keras.Model]) -> CallableNets:
-    """The TensorFlow backend's :class:`MtcnnNets`: each Keras net run as a `tf.function`."""
-
-    def runner(net: str) -> Callable[[np.ndarray], list[np.ndarray]]:
-        forward = _graph_function(models[net], (None, *NET_INPUT_SHAPES[net]))
-        return lambda x: [out.numpy() for out in forward(np.asarray(x, dtype=np.float32))]
-
+    """The TensorFlow backend's :class:`MtcnnNets` from in-memory Keras nets, each run as a
+    `tf.function` (as the backend runs the saved files)."""
     info = {"framework": "tensorflow", "version": tf.__version__, "precision": "fp32"}
-    return CallableNets(*(runner(net) for net in NET_NAMES), info=info)
+    return CallableNets(*(graph_function(models[net]) for net in MTCNN_NETS), info=info)
