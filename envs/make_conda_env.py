@@ -11,7 +11,16 @@ HERE = Path(__file__).parent
 OUT_DIR = HERE.parent / "workflow" / "envs"
 COMMON = ["numpy", "pandas", "pyyaml", "jsonschema", "psutil"]
 GROUPS = {  # rule group: top-level packages its scripts and facebench modules import
-    "convert": [*COMMON, "tensorflow-cpu", "tf2onnx", "onnx", "openvino", "mtcnn", "lz4"],
+    "convert": [
+        *COMMON,
+        "tensorflow-cpu",
+        "tf2onnx",
+        "onnx",
+        "openvino",
+        "mtcnn",
+        "lz4",
+        "opencv-python-headless",  # the MTCNN nets module imports facebench.faces
+    ],
     "runtime": [
         *COMMON,
         "tensorflow-cpu",

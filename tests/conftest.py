@@ -73,10 +73,26 @@ def models_dir(workflow_dir: Path) -> Path:
     return workflow_dir / "resources" / "models"
 
 
+def local_faces_dir() -> Path:
+    """The repo's extracted copy of the celebrity photos (may be absent)."""
+    return Path(os.environ.get("FACEBENCH_RESOURCES", REPO_ROOT / "resources")) / "faces"
+
+
 @pytest.fixture(scope="session")
 def faces_dir(request) -> Path:
     """The celebrity photos: the repo's extracted copy if present, else the workflow run's."""
-    local = Path(os.environ.get("FACEBENCH_RESOURCES", REPO_ROOT / "resources")) / "faces"
-    if local.is_dir():
-        return local
+    if local_faces_dir().is_dir():
+        return local_faces_dir()
     return request.getfixturevalue("workflow_dir") / "resources" / "faces"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark `e2e` every test that needs the end-to-end workflow run (through its fixtures, or
+    the photos when the repo has no copy of them), so `make test-fast` (-m "not e2e") skips it
+    and no test can forget the mark."""
+    needs_run = {"workflow_dir", "models_dir"}
+    if not local_faces_dir().is_dir():
+        needs_run.add("faces_dir")
+    for item in items:
+        if needs_run & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.e2e)

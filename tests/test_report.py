@@ -1,17 +1,21 @@
-"""`snakemake --report` of the end-to-end run, opened in headless Chromium: the page loads
-without errors and every figure of every category renders."""
+"""`snakemake --report report.html` of the end-to-end run, as a user types it (no --cores: the
+default profile sets them), opened in headless Chromium: the page loads without errors and every
+figure of every category renders, found by its labels."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import snakemake
-from playwright.sync_api import Page, sync_playwright
+from conftest import BIN, REPO_ROOT
+from playwright.sync_api import Locator, Page, sync_playwright
 
-from facebench.analysis.figures import REPORT_CATEGORY
+from facebench.analysis.figures import REPORT_CATEGORY, report_labels
+from facebench.analysis.stages import table_report_labels
 
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which a
 # closed network refuses; --no-sandbox because CI runs as root.
@@ -35,7 +39,20 @@ def chromium_path() -> str:
 
 @pytest.fixture(scope="module")
 def report_html(workflow_dir: Path) -> Path:
-    result = snakemake(workflow_dir, workflow_dir / "config.yaml", "--report", "report.html")
+    """The report, built by `snakemake --report report.html` with no --cores or --profile flag
+    (only the run's directory and config, which a user has in place)."""
+    result = subprocess.run(
+        [
+            str(BIN / "snakemake"),
+            *("--snakefile", str(REPO_ROOT / "workflow" / "Snakefile")),
+            *("--directory", str(workflow_dir)),
+            *("--configfile", str(workflow_dir / "config.yaml")),
+            *("--report", "report.html"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     return workflow_dir / "report.html"
 
@@ -63,6 +80,14 @@ def page(report_html: Path, page_errors: list[str], tmp_path_factory):
         browser.close()
 
 
+def _result_row(page: Page, labels: dict[str, str]) -> Locator:
+    """The row of the shown results table with a cell equal to each of ``labels``' values."""
+    row = page.locator("tr")
+    for value in labels.values():
+        row = row.filter(has=page.locator("td", has_text=re.compile(f"^{re.escape(value)}$")))
+    return row
+
+
 def _shown_image_size(page: Page, figure: str) -> tuple[int, int]:
     image = page.locator(f'img[src*="filename={figure};"]')
     image.wait_for(timeout=10_000)
@@ -80,17 +105,18 @@ def test_every_figure_renders(page, page_errors, workflow_dir):
     for category in dict.fromkeys(REPORT_CATEGORY.values()):
         page.get_by_text(category, exact=True).first.click()
         for figure in [name for name, cat in REPORT_CATEGORY.items() if cat == category]:
-            page.locator("tr", has_text=f"{figure}.svg").locator("a[iconname=eye]").click()
+            _result_row(page, report_labels(figure)).locator("a[iconname=eye]").click()
             natural, shown = _shown_image_size(page, f"{figure}.svg")
             assert natural > 100 and shown > 100, (category, figure, natural, shown)
         page.locator("nav a", has_text="Results").click()
     assert page_errors == []
 
 
-def _shown_table_rows(page: Page, category: str, name: str) -> int:
-    """Rows of the HTML table ``name`` once the report shows it (in a frame of its own)."""
+def _shown_table_rows(page: Page, category: str, name: str, labels: dict[str, str]) -> int:
+    """Rows of the HTML table ``name`` (its row in the report: ``labels``) once the report
+    shows it (in a frame of its own)."""
     page.get_by_text(category, exact=True).first.click()
-    page.locator("tr", has_text=name).locator("a[iconname=eye]").click()
+    _result_row(page, labels).locator("a[iconname=eye]").click()
     page.wait_for_selector(f'iframe[src*="filename={name};"]', timeout=10_000)
     frame = next(f for f in page.frames if f"filename={name};" in f.url)
     rows = frame.locator("tbody tr").count()
@@ -99,7 +125,8 @@ def _shown_table_rows(page: Page, category: str, name: str) -> int:
 
 
 def test_claims_and_tables_render(page, page_errors, workflow_dir):
-    assert _shown_table_rows(page, "Paper vs ours", "claims.html") == 12
+    assert _shown_table_rows(page, "Paper vs ours", "claims.html", {"table": "claims"}) == 12
     table6 = (workflow_dir / "results" / "tables" / "table6.csv").read_text().splitlines()
-    assert _shown_table_rows(page, "Tables", "table6.html") == len(table6) - 1
+    labels = table_report_labels("table6")
+    assert _shown_table_rows(page, "Tables", "table6.html", labels) == len(table6) - 1
     assert page_errors == []

@@ -94,3 +94,17 @@ def test_user_video_table_errors_name_the_file(tmp_path):
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert f"{table}: mine: file /nonexistent/clip.mp4 does not exist" in output, output[-2000:]
+
+
+def test_runs_pair_is_empty_or_two_devices(tmp_path):
+    """`runs.pair: []` (no pair: figures 12 and 14 say so) is valid; a single device is not."""
+    config = ci_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    for pair, valid in (([], True), (["local"], False)):
+        settings["runs"]["pair"] = pair
+        config.write_text(yaml.safe_dump(settings, sort_keys=False))
+        result = snakemake(tmp_path, config, "--dry-run", timeout_s=300)
+        assert (result.returncode == 0) == valid, (pair, result.stderr[-2000:])
+        if not valid:
+            output = result.stdout + result.stderr
+            assert "runs" in output and "pair" in output, output[-2000:]

@@ -13,12 +13,20 @@ sys.path.insert(
 
 from facebench.analysis.aggregate import device_run_files
 from facebench.analysis.figures import REPORT_CATEGORY as FIGURES
-from facebench.analysis.stages import TABLES
-from facebench.backends.registry import DETECTORS, EMBEDDERS, unavailable_reason
+from facebench.analysis.figures import report_labels as figure_labels
+from facebench.analysis.stages import TABLES, table_report_labels
+from facebench.backends.registry import (
+    DETECTORS,
+    RECOGNIZERS,
+    unavailable_reason,
+    unknown_backends,
+)
 from facebench.convert import tensorrt_build_reason
 from facebench.models.layout import FACENET, MTCNN_NETS, NETS, model_file
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
+if unknown := unknown_backends(config):
+    raise WorkflowError("; ".join(unknown))
 
 # Rule scripts import facebench from this checkout, also inside a --sdm conda environment.
 os.environ.update(
@@ -88,7 +96,7 @@ def run_matrix(device):
                 f"{role} {name}: {reason}"
                 for role, table, name in (
                     ("detector", DETECTORS, detector),
-                    ("recognizer", EMBEDDERS, recognizer),
+                    ("recognizer", RECOGNIZERS, recognizer),
                 )
                 if (reason := unavailable_reason(table[name]))
             ]
@@ -102,22 +110,22 @@ wildcard_constraints:
     detector="|".join(DETECTORS),
     repeat=r"\d+",
     res="|".join(RESOLUTIONS),
-    recognizer="|".join(EMBEDDERS),
+    recognizer="|".join(RECOGNIZERS),
     net="|".join(NETS),
     precision="fp32|fp16|int8",
-    role="detector|embedder",
+    role="detector|recognizer",
 
 
 def backend_models(role, backend):
     """Model files the ``backend`` needs to run as ``role``."""
-    spec = (DETECTORS if role == "detector" else EMBEDDERS)[backend]
+    spec = (DETECTORS if role == "detector" else RECOGNIZERS)[backend]
     nets = MTCNN_NETS if role == "detector" else (FACENET,)
     return [model_file(MODELS_DIR, spec.framework, net, spec.precision) for net in nets]
 
 
 def runnable(role, backends):
     """The configured backends of ``role`` that can run on this host."""
-    table = DETECTORS if role == "detector" else EMBEDDERS
+    table = DETECTORS if role == "detector" else RECOGNIZERS
     return [b for b in backends if unavailable_reason(table[b]) is None]
 
 
@@ -133,7 +141,7 @@ def get_backend_models(wildcards):
 def get_parity_rows(wildcards):
     return [
         f"results/parity/{role}/{backend}.json"
-        for role in ("detector", "embedder")
+        for role in ("detector", "recognizer")
         for backend in runnable(role, config["parity"][f"{role}s"])
     ]
 
@@ -161,7 +169,7 @@ def get_gallery_detector_models(wildcards):
 
 
 def get_recognizer_models(wildcards):
-    return backend_models("embedder", wildcards.recognizer)
+    return backend_models("recognizer", wildcards.recognizer)
 
 
 def get_master_video(wildcards):
@@ -213,16 +221,24 @@ def get_run_outputs(device):
     ]
 
 
-def device_threads(device):
-    """Intra-op threads per backend on ``device`` (None = all cores of the job)."""
-    backends = (*DETECTORS, *EMBEDDERS)
+def run_threads(device, backend):
+    """Intra-op threads of ``backend`` on ``device`` (None = all cores of the job)."""
     if "threads" in (spec := RUNS["devices"][device]):
-        return dict.fromkeys(backends, spec["threads"])
-    return {b: RUNS["threads_per_backend"].get(b, RUNS["threads"]) for b in backends}
+        return spec["threads"]
+    return RUNS["threads_per_backend"].get(backend, RUNS["threads"])
 
 
-def get_device_threads(wildcards):
-    return device_threads(wildcards.device)
+def get_run_params(wildcards):
+    """The settings of one benchmark run and nothing else of the config: adding a device or a
+    video, or changing another device's entry, reruns no finished run."""
+    return {
+        "warmup_frames": RUNS["warmup_frames"],
+        "detector_threads": run_threads(wildcards.device, wildcards.detector),
+        "recognizer_threads": run_threads(wildcards.device, wildcards.recognizer),
+        "batching": RUNS["batching"],
+        "reader": RUNS["reader"],
+        "sampler_period_s": RUNS["sampler_period_s"],
+    }
 
 
 def get_aggregate_runs(wildcards):
@@ -240,7 +256,7 @@ def get_groundtruth(wildcards):
 
 
 def get_enrolled_gallery(wildcards):
-    return f"resources/gallery/{runnable('embedder', config['gallery']['recognizers'])[0]}.json"
+    return f"resources/gallery/{runnable('recognizer', config['gallery']['recognizers'])[0]}.json"
 
 
 def figure_output(name):
@@ -248,6 +264,7 @@ def figure_output(name):
         f"results/figures/{name}.svg",
         caption=f"../report/figures/{name}.rst",
         category=FIGURES[name],
+        labels=figure_labels(name),
     )
 
 
@@ -257,6 +274,7 @@ def table_output(name):
         f"results/tables/{name}.html",
         caption=f"../report/tables/{name}.rst",
         category="Paper vs ours" if name == "paper_vs_ours" else "Tables",
+        labels=table_report_labels(name),
     )
 
 
@@ -269,7 +287,7 @@ ANALYSIS_OUTPUTS = [
 
 
 def get_final_output():
-    galleries = runnable("embedder", config["gallery"]["recognizers"])
+    galleries = runnable("recognizer", config["gallery"]["recognizers"])
     return [
         *get_converted_models(),
         "results/parity/facenet_quality.json",

@@ -9,6 +9,7 @@ rule execute_notebook:
             "results/notebooks/analysis.ipynb",
             caption="../report/notebook.rst",
             category="Notebook",
+            labels={"notebook": "analysis"},
         ),
     log:
         "logs/analysis/execute_notebook.log",

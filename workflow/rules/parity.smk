@@ -25,6 +25,7 @@ rule check_facenet_quality:
             "results/parity/facenet_quality.json",
             caption="../report/facenet_quality.rst",
             category="Models",
+            labels={"check": "FaceNet quality"},
         ),
     log:
         "logs/parity/check_facenet_quality.log",
@@ -65,6 +66,7 @@ rule gather_parity:
             "results/parity/parity.csv",
             caption="../report/parity.rst",
             category="Parity",
+            labels={"table": "parity"},
         ),
     log:
         "logs/parity/gather_parity.log",

@@ -19,8 +19,7 @@ rule run_inference:
         bench=1,
     params:
         models_dir=get_models_dir,
-        runs=RUNS,
-        threads=get_device_threads,
+        run=get_run_params,
         alignment=config["alignment"],
     script:
         "../scripts/run_inference.py"
@@ -57,5 +56,6 @@ rule measure_sampler_overhead:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
         seconds=config["runs"].get("sampler_check_s", 20),
+        period_s=RUNS["sampler_period_s"],
     script:
         "../scripts/measure_sampler_overhead.py"

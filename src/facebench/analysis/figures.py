@@ -25,6 +25,7 @@ from matplotlib.ticker import NullFormatter
 
 from facebench.analysis.aggregate import RUN_KEYS
 from facebench.analysis.tables import CONFIG, per_input, sensor_reason
+from facebench.boxes import MATCH_IOU
 from facebench.fileio import atomic_path
 
 RC = {"svg.fonttype": "none", "svg.hashsalt": "facebench", "axes.titlesize": "medium"}
@@ -58,6 +59,15 @@ REPORT_CATEGORY = {  # the category of each figure (file stem) in the Snakemake 
     "energy_per_frame": "Power and energy",
     "paper_vs_ours": "Paper vs ours",
 }
+
+
+def report_labels(name: str) -> dict[str, str]:
+    """The labels of figure ``name`` in the Snakemake report: its number in the paper ("extra"
+    for ours) and its subject, e.g. ``{"figure": "Fig. 7", "subject": "phase times"}``."""
+    number, _, subject = name.partition("_")
+    if number.startswith("fig") and number[3:].isdigit():
+        return {"figure": f"Fig. {int(number[3:])}", "subject": subject.replace("_", " ")}
+    return {"figure": "extra", "subject": name.replace("_", " ")}
 
 
 @dataclass(frozen=True)
@@ -247,7 +257,7 @@ def _pair_frames(
         "(e.g. threads)."
     )
     if pair is None:
-        return None, f"no pair available: none declared. {help_text}"
+        return None, f"no pair configured (runs.pair is empty). {help_text}"
     data = frames
     if pair.column not in frames:
         if runs is None or pair.column not in runs:
@@ -427,7 +437,9 @@ def accuracy_per_config(accuracy_by_config: pd.DataFrame, out: Path) -> Path:
         .dropna(subset=["value"])
     )
     with _figure(out, size=_height(2 * data["config"].nunique())) as (ax,):
-        ax.set_title("Detection precision/recall (IoU >= 0.5) and identification accuracy")
+        ax.set_title(
+            f"Detection precision/recall (IoU >= {MATCH_IOU:g}) and identification accuracy"
+        )
         if data.empty:
             _not_measured(ax, {"accuracy": "no ground truth for any input"})
             return Path(out)

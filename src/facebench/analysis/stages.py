@@ -22,6 +22,7 @@ from facebench.analysis.aggregate import (
     write_parquet,
 )
 from facebench.analysis.claims import check_claims
+from facebench.analysis.paper import CLAIMS_YAML
 from facebench.fileio import atomic_path
 
 HTML_PAGE = """<!DOCTYPE html>
@@ -35,6 +36,11 @@ th {{ position: sticky; top: 0; background: #f4f4f4; }}
 </body></html>
 """
 TABLES = ("table6", "per_resolution", "accuracy", "accuracy_per_run", "energy", "paper_vs_ours")
+
+
+def table_report_labels(name: str) -> dict[str, str]:
+    """The label of table ``name`` in the Snakemake report: "Table 6", "per resolution", ..."""
+    return {"table": "Table 6" if name == "table6" else name.replace("_", " ")}
 
 
 @dataclass(frozen=True)
@@ -63,7 +69,11 @@ def aggregate(
 
 
 def build_tables(
-    data: Aggregate, groundtruth_dir: Path, enrolled: frozenset[str], paper_table6: Path
+    data: Aggregate,
+    groundtruth_dir: Path,
+    enrolled: frozenset[str],
+    paper_table6: Path,
+    paper_claims: Path = CLAIMS_YAML,
 ) -> dict[str, pd.DataFrame]:
     """Every table of :data:`TABLES`: Table 6 and per resolution (means, percentiles, n),
     accuracy per configuration and per run (``enrolled``: the people in the gallery), energy
@@ -79,13 +89,13 @@ def build_tables(
         "accuracy": tables.accuracy_table(per_run),
         "accuracy_per_run": per_run,
         "energy": tables.energy_table(data.frames, data.runs),
-        "paper_vs_ours": tables.paper_vs_ours(paper_table6, table6, per_resolution),
+        "paper_vs_ours": tables.paper_vs_ours(paper_table6, table6, per_resolution, paper_claims),
     }
 
 
-def claims(data: Aggregate, paper_table6: Path) -> pd.DataFrame:
-    """The paper's 12 claims checked on ``data``."""
-    return check_claims(data.frames, data.runs, paper_table6)
+def claims(data: Aggregate, paper_table6: Path, paper_claims: Path = CLAIMS_YAML) -> pd.DataFrame:
+    """The paper's 12 claims (``paper_claims``: its numbers and prose) checked on ``data``."""
+    return check_claims(data.frames, data.runs, paper_table6, paper_claims)
 
 
 def write_csv(table: pd.DataFrame, path: Path) -> Path:
@@ -131,6 +141,7 @@ def analyse(
     paper_table6: Path,
     pair: tuple[str, str] | None,
     out_dir: Path,
+    paper_claims: Path = CLAIMS_YAML,
 ) -> dict[str, float]:
     """Every stage, as the workflow runs them, into ``out_dir`` (``aggregate/``, ``tables/``,
     ``claims.csv``, ``figures/``); seconds per stage."""
@@ -146,10 +157,15 @@ def analyse(
     aggregate_dir, tables_dir = out_dir / "aggregate", out_dir / "tables"
     timed("aggregate", lambda: aggregate(run_files, device_class, groundtruth_dir, aggregate_dir))
     data = timed("read parquet", lambda: Aggregate.read(aggregate_dir))
-    built = timed("tables", lambda: build_tables(data, groundtruth_dir, enrolled, paper_table6))
+    built = timed(
+        "tables", lambda: build_tables(data, groundtruth_dir, enrolled, paper_table6, paper_claims)
+    )
     for name, table in built.items():
         write_csv(table, tables_dir / f"{name}.csv")
-    timed("claims", lambda: write_csv(claims(data, paper_table6), out_dir / "claims.csv"))
+    timed(
+        "claims",
+        lambda: write_csv(claims(data, paper_table6, paper_claims), out_dir / "claims.csv"),
+    )
     accuracy_csv, comparison_csv = tables_dir / "accuracy.csv", tables_dir / "paper_vs_ours.csv"
     timed(
         "figures",
