@@ -17,8 +17,15 @@ SDIST_CACHE = REPO_ROOT / "resources" / "downloads" / "facenet_sdist.tar.gz"
 BIN = Path(sys.executable).parent
 
 
-def snakemake(workdir: Path, configfile: Path, *extra: str, timeout_s: int = 1800):
-    """Run the repo's workflow in ``workdir`` (killed after ``timeout_s``; lock cleared)."""
+def snakemake(
+    workdir: Path,
+    configfile: Path,
+    *extra: str,
+    timeout_s: int = 1800,
+    profile: str = "default",
+):
+    """Run the repo's workflow in ``workdir`` with workflow/profiles/``profile`` (killed after
+    ``timeout_s``; lock cleared)."""
     cmd = [
         str(BIN / "snakemake"),
         "--snakefile",
@@ -30,7 +37,7 @@ def snakemake(workdir: Path, configfile: Path, *extra: str, timeout_s: int = 180
         "--cores",
         "2",
         "--workflow-profile",
-        str(REPO_ROOT / "workflow/profiles/default"),
+        str(REPO_ROOT / "workflow/profiles" / profile),
         *extra,
     ]
     try:

@@ -1,4 +1,5 @@
-"""The ``facebench`` command line: ``backends``, ``bench``, ``run`` and ``analyse``."""
+"""The ``facebench`` command line: ``backends``, ``probe``, ``bench``, ``run``, ``analyse`` and
+``collect``."""
 
 from __future__ import annotations
 
@@ -29,6 +30,21 @@ def _cmd_backends(args: argparse.Namespace) -> None:
     for row in rows:
         state = "available" if row["available"] else f"not available: {row['reason']}"
         print(f"{row['role']:10s} {row['backend']:14s} {state}")
+
+
+def _cmd_probe(args: argparse.Namespace) -> None:
+    from facebench.fileio import write_json
+    from facebench.probe import probe
+    from facebench.schemas import validate_document
+
+    capabilities = probe(args.device, args.gpu)
+    validate_document(capabilities, "capabilities", args.out or "facebench probe")
+    if args.out:
+        write_json(Path(args.out), capabilities)
+    else:
+        print(json.dumps(capabilities, indent=2, sort_keys=True))
+    for line in capabilities["disagreements"]:
+        print(f"warning: {args.device or 'this host'}: {line}", file=sys.stderr)
 
 
 def _print_bench(result: dict) -> None:
@@ -100,9 +116,11 @@ def _device_settings(config: Path) -> tuple[dict[str, str], tuple[str, str] | No
     """(class of each device, the declared pair or None) from a workflow config file."""
     import yaml
 
+    from facebench.devices import class_label
+
     try:
         runs = yaml.safe_load(config.read_text())["runs"]
-        classes = {name: spec["class"] for name, spec in runs["devices"].items()}
+        classes = {name: class_label(spec) for name, spec in runs["devices"].items()}
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
         raise FacebenchError(f"{config}: no runs.devices with a class each ({error})") from error
     return classes, tuple(runs.get("pair") or ()) or None
@@ -132,6 +150,20 @@ def _cmd_analyse(args: argparse.Namespace) -> None:
         print(f"  {stage:<13s} {value:6.1f} s")
 
 
+def _cmd_collect(args: argparse.Namespace) -> None:
+    from facebench.collect import collect
+
+    done = collect([Path(s) for s in args.sources], Path(args.into), args.as_repeat)
+    for line in [*done.collected, *done.present, *done.refused, *done.rejected]:
+        print(line)
+    print(done.summary())
+    if done.refused or done.rejected:
+        raise FacebenchError(
+            f"{len(done.refused)} refused, {len(done.rejected)} rejected (lines above); "
+            "the rest is collected"
+        )
+
+
 def parser() -> argparse.ArgumentParser:
     from facebench.backends.registry import DETECTORS, RECOGNIZERS
 
@@ -140,6 +172,13 @@ def parser() -> argparse.ArgumentParser:
     backends = commands.add_parser("backends", help="which backends run on this host, and why not")
     backends.add_argument("--json", action="store_true", help="print JSON")
     backends.set_defaults(func=_cmd_backends)
+    probe = commands.add_parser(
+        "probe", help="what this host can run: frameworks, GPUs, sensors, backends (JSON)"
+    )
+    probe.add_argument("--device", help="device name of the config this host stands for")
+    probe.add_argument("--gpu", help="the GPU the config declares (a probe without one warns)")
+    probe.add_argument("--out", metavar="FILE", help="write the JSON here (default: print it)")
+    probe.set_defaults(func=_cmd_probe)
     bench = commands.add_parser("bench", help="latency of every backend on real images")
     bench.add_argument("--models-dir", default="resources/models")
     bench.add_argument("--faces-dir", default="resources/faces")
@@ -200,6 +239,19 @@ def parser() -> argparse.ArgumentParser:
     )
     analyse.add_argument("--out", default="results/analysis", help="output directory")
     analyse.set_defaults(func=_cmd_analyse)
+    collect = commands.add_parser(
+        "collect", help="bring result trees copied from other hosts into one runs tree"
+    )
+    collect.add_argument(
+        "sources", nargs="+", metavar="SRC", help="a results/runs tree (or its <device>/ dirs)"
+    )
+    collect.add_argument("--into", default="results/runs", help="the runs tree to fill")
+    collect.add_argument(
+        "--as-repeat",
+        action="store_true",
+        help="file a run that differs from the one already there as the next free rep<k>",
+    )
+    collect.set_defaults(func=_cmd_collect)
     return top
 
 

@@ -12,6 +12,7 @@ rule tabulate:
         "logs/analysis/tabulate.log",
     benchmark:
         "benchmarks/analysis/tabulate.tsv"
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     script:
@@ -33,6 +34,7 @@ rule check_claims:
         ),
     log:
         "logs/analysis/check_claims.log",
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     script:

@@ -1,6 +1,8 @@
 import mimetypes
 import os
+import re
 import sys
+from functools import cache
 from pathlib import Path
 
 import pandas as pd
@@ -22,7 +24,16 @@ from facebench.backends.registry import (
     unknown_backends,
 )
 from facebench.convert import tensorrt_build_reason
+from facebench.devices import (
+    capabilities_path,
+    class_label,
+    pair_reason,
+    reach_kind,
+    reach_settings,
+    read_capabilities,
+)
 from facebench.models.layout import FACENET, MTCNN_NETS, NETS, model_file
+from facebench.workflow import run_dirs
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
 if unknown := unknown_backends(config):
@@ -72,25 +83,80 @@ RESOLUTIONS = config["videos"]["resolutions"]
 
 
 RUNS = config["runs"]
-THIS_HOST = RUNS["this_host"]
-DEVICE_CLASS = {name: spec["class"] for name, spec in RUNS["devices"].items()}
+# `--config 'this_host=[DEVICE]'` (no dotted keys on Snakemake's command line) replaces it
+THIS_HOST = (
+    RUNS["this_host"] if config.get("this_host") is None else config["this_host"]
+)
+DEVICE_CLASS = {name: class_label(spec) for name, spec in RUNS["devices"].items()}
 for key, names in (("this_host", THIS_HOST), ("pair", RUNS["pair"])):
     if unknown := [name for name in names if name not in RUNS["devices"]]:
         raise WorkflowError(f"runs.{key}: {unknown} not among runs.devices")
 PAPER_DIR = Path(workflow.basedir).parent / "resources" / "paper"
 NOTEBOOK = Path(workflow.basedir) / "notebooks" / "analysis.ipynb"
+RUNS_DIR = Path("results/runs")
+
+
+def snakemake_executor():
+    """This invocation's --executor, also under --dry-run ("local" from the API or inside a
+    submitted job). Snakemake gives a Snakefile no handle on it (``workflow.remote_exec`` is
+    True only inside a submitted job, and the executor is set after parsing), so it is read
+    from the parsed arguments of Snakemake's command line (snakemake.cli.args_to_api).
+    """
+    frame = sys._getframe()
+    while frame is not None:
+        if frame.f_code.co_name == "args_to_api" and "args" in frame.f_locals:
+            return getattr(frame.f_locals["args"], "executor", None) or "local"
+        frame = frame.f_back
+    return "local"
+
+
+# Devices one invocation schedules: this host's (run here, as localrules when the executor is
+# remote), plus, with a remote executor, every device that executor reaches: SLURM partitions
+# (--workflow-profile workflow/profiles/slurm) or ssh hosts (workflow/profiles/ssh-generic).
+EXECUTOR = snakemake_executor()
+DISPATCH_REACH = {"slurm": "slurm", "cluster-generic": "ssh"}.get(EXECUTOR)
+DISPATCHED = [
+    name
+    for name, spec in RUNS["devices"].items()
+    if DISPATCH_REACH and reach_kind(spec) == DISPATCH_REACH
+]
+HERE = [name for name in THIS_HOST if name not in DISPATCHED]
+SCHEDULED = [*HERE, *DISPATCHED]
+DEVICES_HERE = "|".join(map(re.escape, HERE)) or "(?!)"  # wildcard constraint
+
+
+def device_capabilities(device):
+    """The device's probed capabilities.json, or None before its probe ran."""
+    path = capabilities_path(RUNS_DIR, device)
+    return read_capabilities(path) if path.is_file() else None
 
 
 def run_matrix(device):
     """(detector, recognizer, reason) for every configured pair of ``device``; reason is None
-    for pairs this host can run."""
+    for pairs it can run: by this host's backends for a device of this host, else by its
+    capabilities.json once probed, else (a remote device not yet probed) every pair, its runs
+    then waiting for the probe (get_device_probe) and failing at start if it cannot run."""
     spec = RUNS["devices"][device]
+    capabilities = None
+    if device not in HERE:
+        capabilities = device_capabilities(device) or {
+            "backends": availability_unknown(spec)
+        }
     excluded = [tuple(pair) for pair in spec.get("exclude", [])]
     pairs = []
     for detector in spec["detectors"]:
         for recognizer in spec["recognizers"]:
             if (detector, recognizer) in excluded:
                 pairs.append((detector, recognizer, "excluded in the config"))
+                continue
+            if capabilities is not None:
+                pairs.append(
+                    (
+                        detector,
+                        recognizer,
+                        pair_reason(capabilities, detector, recognizer),
+                    )
+                )
                 continue
             reasons = [
                 f"{role} {name}: {reason}"
@@ -102,6 +168,15 @@ def run_matrix(device):
             ]
             pairs.append((detector, recognizer, "; ".join(reasons) or None))
     return pairs
+
+
+def availability_unknown(spec):
+    """Until a remote device is probed, each of its configured backends counts as available."""
+    return [
+        {"role": role, "backend": name, "available": True, "reason": ""}
+        for role in ("detector", "recognizer")
+        for name in spec[f"{role}s"]
+    ]
 
 
 wildcard_constraints:
@@ -201,24 +276,165 @@ def get_video_outputs(wildcards):
     }
 
 
+@cache
+def built_here(role, backend):
+    """Whether this host builds ``backend``'s models (TensorRT engines need TensorRT and a GPU
+    here) and, for a recognizer, enrolls its gallery (it must run here)."""
+    spec = (DETECTORS if role == "detector" else RECOGNIZERS)[backend]
+    if spec.framework == "tensorrt" and TENSORRT_SKIP_REASON:
+        return False
+    return role == "detector" or unavailable_reason(spec) is None
+
+
+def is_remote(device):
+    """Whether ``device`` is reached through an executor (SLURM, ssh). A job's inputs depend on
+    this and nothing else of the invocation (executor, this_host, probe done or not): inputs
+    that change between invocations would rerun every finished run."""
+    return reach_kind(RUNS["devices"][device]) != "local"
+
+
+def device_inputs(wildcards, role, files):
+    """``files`` of ``role``'s backend, unless a remote device's run needs what this host cannot
+    build: that device brings its own (the run fails at start naming the missing file).
+    """
+    backend = wildcards.detector if role == "detector" else wildcards.recognizer
+    if not is_remote(wildcards.device) or built_here(role, backend):
+        return files
+    return []
+
+
 def get_run_detector_models(wildcards):
-    return backend_models("detector", wildcards.detector)
+    return device_inputs(
+        wildcards, "detector", backend_models("detector", wildcards.detector)
+    )
+
+
+def get_run_recognizer_models(wildcards):
+    return device_inputs(
+        wildcards, "recognizer", backend_models("recognizer", wildcards.recognizer)
+    )
+
+
+def get_run_gallery(wildcards):
+    return device_inputs(
+        wildcards, "recognizer", f"resources/gallery/{wildcards.recognizer}.npz"
+    )
+
+
+def get_gallery_path(wildcards):
+    return f"resources/gallery/{wildcards.recognizer}.npz"
 
 
 def get_run_matrix(wildcards):
     return run_matrix(wildcards.device)
 
 
+def get_device_probe(wildcards):
+    """The probe of a remote device: its runs check their pair against it at start, and its
+    skipped list reads its reasons there."""
+    if not is_remote(wildcards.device):
+        return []
+    return str(capabilities_path(RUNS_DIR, wildcards.device))
+
+
+def get_declared_gpu(wildcards):
+    return RUNS["devices"][wildcards.device].get("gpu")
+
+
+# Per-job resources from the device's reach (None or 0: unset; only the device's executor reads
+# them): the SLURM plugin's slurm_partition, slurm_account, constraint, gpu, gres, slurm_extra,
+# runtime (minutes) and mem_mb, and ssh_host for workflow/profiles/ssh-generic.
+def slurm_setting(device, key):
+    spec = RUNS["devices"][device]
+    return reach_settings(spec).get(key) if reach_kind(spec) == "slurm" else None
+
+
+def get_slurm_partition(wildcards):
+    return slurm_setting(wildcards.device, "partition")
+
+
+def get_slurm_account(wildcards):
+    return slurm_setting(wildcards.device, "account")
+
+
+def get_slurm_constraint(wildcards):
+    return slurm_setting(wildcards.device, "constraint")
+
+
+def get_slurm_gpu(wildcards):
+    return slurm_setting(wildcards.device, "gpu")
+
+
+def get_slurm_gres(wildcards):
+    return slurm_setting(wildcards.device, "gres")
+
+
+def get_slurm_extra(wildcards):
+    return slurm_setting(wildcards.device, "slurm_extra")
+
+
+def get_slurm_extra_exclusive(wildcards):
+    """A measurement job's sbatch flags: the node to itself (nothing beside a benchmark)."""
+    if reach_kind(RUNS["devices"][wildcards.device]) != "slurm":
+        return None
+    return " ".join(filter(None, ("--exclusive", get_slurm_extra(wildcards))))
+
+
+def get_runtime(wildcards):
+    """Minutes; 0 = unset (Snakemake takes no None here; the plugin then passes no -t)."""
+    return slurm_setting(wildcards.device, "runtime_min") or 0
+
+
+def get_mem_mb(wildcards):
+    """MB; 0 = unset (the plugin then passes no --mem: the partition's default)."""
+    return slurm_setting(wildcards.device, "mem_mb") or 0
+
+
+def get_ssh_host(wildcards):
+    spec = RUNS["devices"][wildcards.device]
+    return reach_settings(spec).get("host") if reach_kind(spec) == "ssh" else None
+
+
+def get_bench(wildcards):
+    """A measurement takes the invocation's one `bench` slot, unless it is sent to a SLURM
+    node it has to itself (--exclusive); an ssh host has no such guard."""
+    dispatched = wildcards.device in DISPATCHED and DISPATCH_REACH == "slurm"
+    return 0 if dispatched else 1
+
+
 def get_run_outputs(device):
     """Every run.json of ``device``: runnable pairs x videos x resolutions x repeats."""
+    pairs = [(det, rec) for det, rec, reason in run_matrix(device) if reason is None]
     return [
-        f"results/runs/{device}/{det}__{rec}/{video}_{res}/rep{repeat}/run.json"
-        for det, rec, reason in run_matrix(device)
-        if reason is None
-        for video in VIDEOS
-        for res in RESOLUTIONS
-        for repeat in range(1, RUNS["repeats"] + 1)
+        f"results/runs/{run}/run.json"
+        for run in run_dirs(device, pairs, VIDEOS, RESOLUTIONS, RUNS["repeats"])
     ]
+
+
+def get_configured_runs():
+    """{device: run directories} of every configured device, every pair of its config (those
+    it cannot run too): what results/missing.csv accounts for."""
+    return {
+        device: [
+            f"results/runs/{run}"
+            for run in run_dirs(
+                device,
+                [(det, rec) for det, rec, _ in run_matrix(device)],
+                VIDEOS,
+                RESOLUTIONS,
+                RUNS["repeats"],
+            )
+        ]
+        for device in RUNS["devices"]
+    }
+
+
+def get_excluded_pairs():
+    """{device: the (detector, recognizer) pairs its config entry excludes}."""
+    return {
+        device: [list(pair) for pair in spec.get("exclude", [])]
+        for device, spec in RUNS["devices"].items()
+    }
 
 
 def run_threads(device, backend):
@@ -244,9 +460,9 @@ def get_run_params(wildcards):
 def get_aggregate_runs(wildcards):
     """The runs of this host's devices, and those of other devices already under results/
     (copied from their hosts): every device's runs meet in the aggregate."""
-    others = [d for d in RUNS["devices"] if d not in THIS_HOST]
-    copied = map(str, device_run_files(Path("results/runs"), others))
-    return [*(run for d in THIS_HOST for run in get_run_outputs(d)), *copied]
+    others = [d for d in RUNS["devices"] if d not in SCHEDULED]
+    copied = map(str, device_run_files(RUNS_DIR, others))
+    return [*(run for d in SCHEDULED for run in get_run_outputs(d)), *copied]
 
 
 def get_groundtruth(wildcards):
@@ -282,6 +498,7 @@ ANALYSIS_OUTPUTS = [
     *expand("results/figures/{name}.svg", name=FIGURES),
     *expand("results/tables/{name}.csv", name=TABLES),
     "results/claims.csv",
+    "results/missing.csv",
     "results/notebooks/analysis.ipynb",
 ]
 
@@ -294,8 +511,9 @@ def get_final_output():
         "results/parity/parity.csv",
         *expand("resources/gallery/{recognizer}.npz", recognizer=galleries),
         *expand("results/videos/{video}/check.json", video=VIDEOS),
-        *expand("results/runs/{device}/skipped.csv", device=THIS_HOST),
-        *expand("results/runs/{device}/sampler_overhead.json", device=THIS_HOST),
-        *(run for device in THIS_HOST for run in get_run_outputs(device)),
+        *expand("results/runs/{device}/capabilities.json", device=SCHEDULED),
+        *expand("results/runs/{device}/skipped.csv", device=SCHEDULED),
+        *expand("results/runs/{device}/sampler_overhead.json", device=SCHEDULED),
+        *(run for device in SCHEDULED for run in get_run_outputs(device)),
         *ANALYSIS_OUTPUTS,
     ]

@@ -5,6 +5,7 @@ rule export_savedmodel:
         savedmodel=directory("resources/models/savedmodel/{net}"),
     log:
         "logs/convert/export_savedmodel/{net}.log",
+    localrule: True
     conda:
         "../envs/convert.yaml"
     script:
@@ -18,6 +19,7 @@ rule convert_tflite:
         model="resources/models/tflite/{net}_{precision}.tflite",
     log:
         "logs/convert/tflite/{net}_{precision}.log",
+    localrule: True
     conda:
         "../envs/convert.yaml"
     script:
@@ -31,6 +33,7 @@ rule convert_onnx:
         model="resources/models/onnx/{net}.onnx",
     log:
         "logs/convert/onnx/{net}.log",
+    localrule: True
     conda:
         "../envs/convert.yaml"
     params:
@@ -47,6 +50,7 @@ rule convert_openvino:
         bin="resources/models/openvino/{net}.bin",
     log:
         "logs/convert/openvino/{net}.log",
+    localrule: True
     conda:
         "../envs/convert.yaml"
     script:
@@ -77,6 +81,7 @@ else:
             engine="resources/models/tensorrt/{net}_{precision}.engine",
         log:
             "logs/convert/tensorrt/{net}_{precision}.log",
+        localrule: True
         conda:
             "../envs/convert.yaml"
         script:

@@ -9,6 +9,7 @@ rule draw_figures:
         "logs/analysis/draw_figures.log",
     benchmark:
         "benchmarks/analysis/draw_figures.tsv"
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     params:

@@ -8,6 +8,7 @@ rule enroll_gallery:
         metadata="resources/gallery/{recognizer}.json",
     log:
         "logs/gallery/{recognizer}.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     threads: workflow.cores

@@ -22,6 +22,7 @@ rule extract_facenet_sdist:
         faces=directory(FACES_DIR),
     log:
         "logs/models/extract_facenet_sdist.log",
+    localrule: True
     conda:
         "../envs/convert.yaml"
     script:
@@ -35,6 +36,7 @@ rule rebuild_facenet:
         model=str(model_file(MODELS_DIR, "tf", FACENET)),
     log:
         "logs/models/rebuild_facenet.log",
+    localrule: True
     conda:
         "../envs/convert.yaml"
     script:
@@ -46,6 +48,7 @@ rule build_mtcnn_nets:
         models=[str(model_file(MODELS_DIR, "tf", net)) for net in MTCNN_NETS],
     log:
         "logs/models/build_mtcnn_nets.log",
+    localrule: True
     conda:
         "../envs/convert.yaml"
     script:

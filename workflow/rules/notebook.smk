@@ -13,6 +13,7 @@ rule execute_notebook:
         ),
     log:
         "logs/analysis/execute_notebook.log",
+    localrule: True
     conda:
         "../envs/analysis.yaml"
     script:

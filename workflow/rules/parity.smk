@@ -6,6 +6,7 @@ rule compute_reference:
         reference="results/parity/reference.npz",
     log:
         "logs/parity/compute_reference.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     threads: workflow.cores
@@ -29,6 +30,7 @@ rule check_facenet_quality:
         ),
     log:
         "logs/parity/check_facenet_quality.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     params:
@@ -47,6 +49,7 @@ rule check_backend_parity:
         row="results/parity/{role}/{backend}.json",
     log:
         "logs/parity/{role}/{backend}.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     threads: workflow.cores
@@ -70,6 +73,7 @@ rule gather_parity:
         ),
     log:
         "logs/parity/gather_parity.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     params:

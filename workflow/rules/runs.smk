@@ -1,9 +1,10 @@
 rule run_inference:
     input:
         video="resources/videos/{video}/{res}.mp4",
-        gallery="resources/gallery/{recognizer}.npz",
+        gallery=get_run_gallery,
         detector=get_run_detector_models,
-        models=get_recognizer_models,
+        models=get_run_recognizer_models,
+        capabilities=get_device_probe,
     output:
         frames="results/runs/{device}/{detector}__{recognizer}/{video}_{res}/rep{repeat}/frames.csv",
         faces="results/runs/{device}/{detector}__{recognizer}/{video}_{res}/rep{repeat}/faces.csv",
@@ -16,9 +17,19 @@ rule run_inference:
         "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
-        bench=1,
+        bench=get_bench,
+        slurm_partition=get_slurm_partition,
+        slurm_account=get_slurm_account,
+        constraint=get_slurm_constraint,
+        gpu=get_slurm_gpu,
+        gres=get_slurm_gres,
+        slurm_extra=get_slurm_extra_exclusive,
+        runtime=get_runtime,
+        mem_mb=get_mem_mb,
+        ssh_host=get_ssh_host,
     params:
-        models_dir=get_models_dir,
+        models_dir="resources/models",
+        gallery=get_gallery_path,
         run=get_run_params,
         alignment=config["alignment"],
     script:
@@ -26,6 +37,8 @@ rule run_inference:
 
 
 rule list_skipped_runs:
+    input:
+        capabilities=get_device_probe,
     output:
         skipped="results/runs/{device}/skipped.csv",
     log:
@@ -51,7 +64,16 @@ rule measure_sampler_overhead:
         "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
-        bench=1,
+        bench=get_bench,
+        slurm_partition=get_slurm_partition,
+        slurm_account=get_slurm_account,
+        constraint=get_slurm_constraint,
+        gpu=get_slurm_gpu,
+        gres=get_slurm_gres,
+        slurm_extra=get_slurm_extra_exclusive,
+        runtime=get_runtime,
+        mem_mb=get_mem_mb,
+        ssh_host=get_ssh_host,
     params:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
@@ -59,3 +81,50 @@ rule measure_sampler_overhead:
         period_s=RUNS["sampler_period_s"],
     script:
         "../scripts/measure_sampler_overhead.py"
+
+
+rule probe_device:
+    output:
+        capabilities="results/runs/{device}/capabilities.json",
+    log:
+        "logs/runs/{device}/capabilities.log",
+    conda:
+        "../envs/runtime.yaml"
+    resources:
+        slurm_partition=get_slurm_partition,
+        slurm_account=get_slurm_account,
+        constraint=get_slurm_constraint,
+        gpu=get_slurm_gpu,
+        gres=get_slurm_gres,
+        slurm_extra=get_slurm_extra,
+        runtime=get_runtime,
+        mem_mb=get_mem_mb,
+        ssh_host=get_ssh_host,
+    params:
+        gpu=get_declared_gpu,
+    script:
+        "../scripts/probe_device.py"
+
+
+# With a remote executor, the jobs of this host's devices run here (localrules), the same
+# rules constrained to them; every other device's jobs go to that device.
+if DISPATCHED:
+
+    use rule run_inference as run_inference_here with:
+        wildcard_constraints:
+            device=DEVICES_HERE,
+        localrule: True
+
+    use rule measure_sampler_overhead as measure_sampler_overhead_here with:
+        wildcard_constraints:
+            device=DEVICES_HERE,
+        localrule: True
+
+    use rule probe_device as probe_device_here with:
+        wildcard_constraints:
+            device=DEVICES_HERE,
+        localrule: True
+
+    ruleorder: run_inference_here > run_inference
+    ruleorder: measure_sampler_overhead_here > measure_sampler_overhead
+    ruleorder: probe_device_here > probe_device

@@ -7,6 +7,7 @@ rule render_master:
         groundtruth="resources/videos/{video}/groundtruth.csv",
     log:
         "logs/videos/{video}/render_master.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     threads: workflow.cores
@@ -33,6 +34,7 @@ rule transcode_video:
         groundtruth="resources/videos/{video}/{res}.groundtruth.csv",
     log:
         "logs/videos/{video}/transcode_{res}.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     threads: 2
@@ -54,6 +56,7 @@ rule check_video:
         check="results/videos/{video}/check.json",
     log:
         "logs/videos/{video}/check.log",
+    localrule: True
     conda:
         "../envs/runtime.yaml"
     threads: workflow.cores

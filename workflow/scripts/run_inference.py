@@ -5,16 +5,23 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
+    from facebench.backends.registry import availability
+    from facebench.devices import pair_error, pair_reason
+    from facebench.errors import FacebenchError
     from facebench.run import RunConfig, run_benchmark
 
     w, run = snakemake.wildcards, snakemake.params.run  # run: this run's settings only
+    # a remote device's pairs are scheduled before its probe: check here, as the probe does
+    here = {"backends": availability()}
+    if reason := pair_reason(here, w.detector, w.recognizer):
+        raise FacebenchError(pair_error(w.device, w.detector, w.recognizer, reason))
     config = RunConfig(
         device=w.device,
         detector=w.detector,
         recognizer=w.recognizer,
         video=Path(snakemake.input.video),
         models_dir=Path(snakemake.params.models_dir),
-        gallery=Path(snakemake.input.gallery),
+        gallery=Path(snakemake.params.gallery),
         warmup_frames=run["warmup_frames"],
         detector_threads=run["detector_threads"] or snakemake.threads,
         recognizer_threads=run["recognizer_threads"] or snakemake.threads,
