@@ -129,4 +129,7 @@ def test_claims_and_tables_render(page, page_errors, workflow_dir):
     table6 = (workflow_dir / "results" / "tables" / "table6.csv").read_text().splitlines()
     labels = table_report_labels("table6")
     assert _shown_table_rows(page, "Tables", "table6.html", labels) == len(table6) - 1
+    missing = (workflow_dir / "results" / "missing.csv").read_text().splitlines()
+    labels = table_report_labels("missing")
+    assert _shown_table_rows(page, "Tables", "missing.html", labels) == len(missing) - 1
     assert page_errors == []

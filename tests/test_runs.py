@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import subprocess
 import sys
@@ -38,6 +39,7 @@ def expected_runs(config: dict) -> int:
 def test_every_run_has_valid_outputs(run_dirs, workflow_dir):
     config = yaml.safe_load((workflow_dir / "config.yaml").read_text())
     assert len(run_dirs) == expected_runs(config)
+    run_ids = set()
     for run_dir in run_dirs:
         frames = pd.read_csv(run_dir / "frames.csv")
         faces = pd.read_csv(run_dir / "faces.csv", keep_default_na=False, na_values=[""])
@@ -45,6 +47,8 @@ def test_every_run_has_valid_outputs(run_dirs, workflow_dir):
         validate_table(frames, "frames", str(run_dir))
         validate_table(faces, "faces", str(run_dir))
         validate_records([meta], "run", str(run_dir))
+        assert re.fullmatch("[0-9a-f]{32}", meta["run_id"]) and meta["run_id"] not in run_ids
+        run_ids.add(meta["run_id"])
         assert frames.frame.tolist() == list(range(len(frames)))
         assert faces.groupby("frame").size().reindex(frames.frame, fill_value=0).tolist() == (
             frames.n_faces.tolist()

@@ -8,6 +8,7 @@ import json
 import os
 import sys
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -93,6 +94,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
     for path in (config.video, config.gallery):
         if not Path(path).is_file():
             raise FacebenchError(f"{path}: no such file")
+    run_id = uuid.uuid4().hex  # tells this run apart wherever its tree is copied to
     started = datetime.now(UTC).isoformat()
     if busy_at_start := busy_warning():
         print(f"warning: {busy_at_start}", file=sys.stderr)
@@ -116,6 +118,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
     summary = summarize(frames)
     meta = collect_run_metadata(_model_files(config))
     meta.update(
+        run_id=run_id,
         config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},
         started_utc=started,
         finished_utc=datetime.now(UTC).isoformat(),

@@ -1,4 +1,5 @@
-"""What every workflow script shares: log to the rule's log file, fail with one clear line."""
+"""What the workflow and its scripts share: where a run's files go, and logging to the rule's
+log file with failures as one clear line."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import contextlib
 import os
 import sys
 import traceback
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 from facebench.errors import FacebenchError
 
@@ -48,3 +49,38 @@ def rule_logging(snakemake) -> Iterator[None]:
             print(f"error: {error}", file=log)
         print(f"error: {error}", file=sys.stderr, flush=True)
         sys.exit(1)
+
+
+RUN_DIR = "{device}/{detector}__{recognizer}/{video}_{res}/rep{repeat}"
+
+
+def run_dirs(
+    device: str,
+    pairs: Iterable[tuple[str, str]],
+    videos: Iterable[str],
+    resolutions: Iterable[str],
+    repeats: int,
+) -> list[str]:
+    """The run directories of ``device`` under results/runs: ``pairs`` (detector, recognizer)
+    x ``videos`` x ``resolutions`` x repeats 1..``repeats``. The workflow's run outputs and the
+    missing-runs list both come from here."""
+    videos, resolutions = list(videos), list(resolutions)
+    return [
+        RUN_DIR.format(
+            device=device,
+            detector=detector,
+            recognizer=recognizer,
+            video=video,
+            res=res,
+            repeat=repeat,
+        )
+        for detector, recognizer in pairs
+        for video in videos
+        for res in resolutions
+        for repeat in range(1, repeats + 1)
+    ]
+
+
+def run_log(logs_dir: str, run_dir: str) -> str:
+    """The log of run ``run_dir`` (``logs/runs/<run_dir>.log``, as rule run_inference has it)."""
+    return f"{logs_dir}/{run_dir}.log"

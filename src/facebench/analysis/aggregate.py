@@ -3,11 +3,14 @@
 A run lives in ``<runs_dir>/<device>/<detector>__<recognizer>/<video>_<res>/rep<r>/`` with
 ``frames.csv``, ``faces.csv`` and ``run.json``. The CSVs are parsed by pyarrow with the column
 types of the project's schemas, concatenated once, and the run's configuration columns are added
-as categoricals; warm-up frames (and their faces) are dropped.
+as categoricals; warm-up frames (and their faces) are dropped. Given a ``rejected`` list, a run
+that breaks its schemas (e.g. a truncated frames.csv copied from another host) is set aside with
+one line naming the file, and the rest is aggregated.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from collections.abc import Iterable
@@ -24,7 +27,7 @@ import yaml
 
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
-from facebench.schemas import SCHEMA_DIR
+from facebench.schemas import SCHEMA_DIR, validate_document
 from facebench.videos import RESOLUTIONS
 from facebench.videos.groundtruth import GROUNDTRUTH_DTYPES, groundtruth_csv
 
@@ -52,12 +55,23 @@ class Run:
 
 
 @dataclass(frozen=True)
+class Rejected:
+    """A run left out of the aggregate: its directory and why (one line naming the file)."""
+
+    path: Path
+    reason: str
+
+
+@dataclass(frozen=True)
 class Columns:
-    """A CSV's columns: arrow types, those the header must have, those never empty."""
+    """A CSV's columns: arrow types, those the header must have, those never empty, the
+    (minimum, maximum) of numeric ones and whether other columns are allowed."""
 
     types: dict[str, pa.DataType]
     required: frozenset[str]
     not_null: frozenset[str]
+    bounds: dict[str, tuple[float | None, float | None]] = dataclasses.field(default_factory=dict)
+    closed: bool = False
 
 
 @cache
@@ -66,7 +80,7 @@ def schema_columns(name: str) -> Columns:
     type allows null, filled."""
     schema = yaml.safe_load((SCHEMA_DIR / f"{name}.schema.yaml").read_text())
     definitions = schema.get("definitions", {})
-    types, nullable = {}, set()
+    types, nullable, bounds = {}, set(), {}
     for column, spec in schema["properties"].items():
         if "$ref" in spec:
             spec = definitions[spec["$ref"].rsplit("/", 1)[-1]]
@@ -75,8 +89,11 @@ def schema_columns(name: str) -> Columns:
             nullable.add(column)
         kinds = [k for k in kinds if k != "null"]
         types[column] = _ARROW_TYPES.get(kinds[0], pa.string())
+        if "minimum" in spec or "maximum" in spec:
+            bounds[column] = (spec.get("minimum"), spec.get("maximum"))
     required = frozenset(schema["required"])
-    return Columns(types, required, required - nullable)
+    closed = schema.get("additionalProperties") is False
+    return Columns(types, required, required - nullable, bounds, closed)
 
 
 TRUTH_COLUMNS = Columns(TRUTH_TYPES, frozenset(TRUTH_TYPES), frozenset({"frame"}))
@@ -95,13 +112,37 @@ def device_run_files(runs_dir: Path, devices: Iterable[str]) -> list[Path]:
     return [path for path in sorted(Path(runs_dir).glob(RUN_GLOB)) if path.parts[-5] in wanted]
 
 
-def read_runs(run_files: Iterable[Path], device_class: dict[str, str]) -> list[Run]:
+def read_runs(
+    run_files: Iterable[Path],
+    device_class: dict[str, str],
+    rejected: list[Rejected] | None = None,
+) -> list[Run]:
     """The runs whose ``run.json`` files are given
-    (``<device>/<detector>__<recognizer>/<video>_<res>/rep<r>/run.json``)."""
-    return [_run(Path(path).parent, device_class) for path in run_files]
+    (``<device>/<detector>__<recognizer>/<video>_<res>/rep<r>/run.json``). A bad run raises,
+    or with ``rejected`` is appended there and left out; so is a second run with the same
+    ``run_id`` (one run filed twice)."""
+    runs, seen = [], {}
+    for path in run_files:
+        try:
+            run = read_run(Path(path).parent, device_class)
+            if (run_id := run.meta.get("run_id")) in seen:
+                raise FacebenchError(
+                    f"{path}: run_id {run_id} is the run already at {seen[run_id]}"
+                )
+        except FacebenchError as error:
+            if rejected is None:
+                raise
+            rejected.append(Rejected(Path(path).parent, str(error)))
+            continue
+        if run.meta.get("run_id"):
+            seen[run.meta["run_id"]] = run.path
+        runs.append(run)
+    return runs
 
 
-def _run(run_dir: Path, device_class: dict[str, str]) -> Run:
+def read_run(run_dir: Path, device_class: dict[str, str]) -> Run:
+    """The run in ``run_dir``: its configuration from the path, checked against its run.json
+    (which must fit the run schema)."""
     device, pair, inputs, rep = run_dir.parts[-4:]
     detector, _, recognizer = pair.partition("__")
     video, _, resolution = inputs.rpartition("_")
@@ -113,6 +154,7 @@ def _run(run_dir: Path, device_class: dict[str, str]) -> Run:
     config = meta.get("config")
     if not isinstance(config, dict):
         raise FacebenchError(f"{run_dir / 'run.json'}: no 'config' object")
+    validate_document(meta, "run", str(run_dir / "run.json"))
     for key, value in (("device", device), ("detector", detector), ("recognizer", recognizer)):
         if config.get(key) != value:
             raise FacebenchError(
@@ -158,11 +200,55 @@ def read_csv_typed(path: Path, columns: Columns) -> pa.Table:
         )
         table = pacsv.read_csv(path, convert_options=options)
     except (OSError, pa.ArrowInvalid) as error:
-        raise FacebenchError(f"{path}: {str(error).splitlines()[0]}") from error
+        message = str(error).splitlines()[0]
+        if match := re.match(r"In CSV column #(\d+)", message):  # name it, as the schema does
+            index = int(match.group(1))
+            name = header[index] if index < len(header) else "?"
+            message = f"column {name}{message[match.end() :]}"
+        raise FacebenchError(f"{path}: {message}") from error
+    if columns.closed and (extra := sorted(set(header) - set(columns.types))):
+        raise FacebenchError(f"{path}: unknown column(s) {', '.join(extra)}")
     for column in sorted(columns.not_null):
         if table[column].null_count:
             raise FacebenchError(f"{path}: empty value(s) in column {column}")
+    for column, (low, high) in columns.bounds.items():
+        if not table[column].length() - table[column].null_count:
+            continue
+        extremes = pc.min_max(table[column])
+        if low is not None and extremes["min"].as_py() < low:
+            raise FacebenchError(f"{path}: column {column} has a value below {low}")
+        if high is not None and extremes["max"].as_py() > high:
+            raise FacebenchError(f"{path}: column {column} has a value above {high}")
     return table
+
+
+def _ends_in_newline(path: Path) -> bool:
+    """Whether ``path`` ends in a newline, as every CSV a run writes does (empty: True)."""
+    try:
+        with open(path, "rb") as stream:
+            if not stream.seek(0, 2):
+                return True
+            stream.seek(-1, 2)
+            return stream.read(1) == b"\n"
+    except OSError as error:
+        raise FacebenchError(f"{path}: {error.strerror}") from error
+
+
+def read_run_tables(run: Run) -> tuple[pa.Table, pa.Table]:
+    """(frames, faces) of ``run``, checked against their schemas; a file cut short (no final
+    newline, or fewer frames than run.json counts) is one line naming it."""
+    for path in (run.path / "frames.csv", run.path / "faces.csv"):
+        if not _ends_in_newline(path):
+            raise FacebenchError(f"{path}: truncated (the last line has no end)")
+    frames = read_csv_typed(run.path / "frames.csv", schema_columns("frames"))
+    faces = read_csv_typed(run.path / "faces.csv", schema_columns("faces"))
+    expected = run.meta["summary"]["frames"]
+    if len(frames) != expected:
+        raise FacebenchError(
+            f"{run.path / 'frames.csv'}: {len(frames)} frames, run.json counts {expected} "
+            "(truncated?)"
+        )
+    return frames, faces
 
 
 def _concat(tables: list[pa.Table]) -> pd.DataFrame:
@@ -194,15 +280,32 @@ def _with_config(data: pd.DataFrame, runs: list[Run], run_index: np.ndarray) -> 
 
 
 def collect_runs(
-    runs: list[Run], groundtruth_dir: Path | None = None
+    runs: list[Run], groundtruth_dir: Path | None = None, rejected: list[Rejected] | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(frames, faces) of ``runs`` with their config columns, warm-up frames excluded.
 
     With ``groundtruth_dir`` (``resources/videos``), frames gain ``n_truth_faces`` and
-    ``n_truth_detectable`` (NaN where the input has no ground truth for that frame).
+    ``n_truth_detectable`` (NaN where the input has no ground truth for that frame). A run whose
+    CSVs break their schemas raises, or with ``rejected`` is appended there and left out (take
+    the kept runs with :func:`kept_runs`).
     """
-    frame_tables = [read_csv_typed(r.path / "frames.csv", schema_columns("frames")) for r in runs]
-    face_tables = [read_csv_typed(r.path / "faces.csv", schema_columns("faces")) for r in runs]
+    frame_tables, face_tables, kept = [], [], []
+    for run in runs:
+        try:
+            frames_table, faces_table = read_run_tables(run)
+        except FacebenchError as error:
+            if rejected is None:
+                raise
+            rejected.append(Rejected(run.path, str(error)))
+            continue
+        frame_tables.append(frames_table)
+        face_tables.append(faces_table)
+        kept.append(run)
+    if not kept:
+        raise FacebenchError(
+            "no run to aggregate" + (f": {len(rejected)} rejected" if rejected else "")
+        )
+    runs = kept
     frames_run = np.repeat(np.arange(len(runs)), [len(t) for t in frame_tables])
     faces_run = np.repeat(np.arange(len(runs)), [len(t) for t in face_tables])
     frames, faces = _concat(frame_tables), _concat(face_tables)
@@ -219,9 +322,15 @@ def collect_runs(
     return frames, faces
 
 
+def kept_runs(runs: list[Run], rejected: list[Rejected]) -> list[Run]:
+    """``runs`` less those in ``rejected``."""
+    out = {r.path for r in rejected}
+    return [run for run in runs if run.path not in out]
+
+
 def run_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: configuration, host, settings, cold start and how each sensor measured
-    (``sensor_<quantity>``: the method or ``not measured: <reason>``)."""
+    """One row per run: configuration, run id, host, settings, cold start and how each sensor
+    measured (``sensor_<quantity>``: the method or ``not measured: <reason>``)."""
     rows = []
     for run in runs:
         meta, config = run.meta, run.meta["config"]
@@ -229,6 +338,7 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
         gpus = meta.get("gpus", "")
         row = {name: getattr(run, name) for name in CONFIG_COLUMNS}
         row.update(
+            run_id=meta.get("run_id", ""),  # runs made before run ids existed have none
             host=meta.get("host", ""),
             os=meta.get("os", ""),
             cpu_model=meta.get("cpu_model", ""),

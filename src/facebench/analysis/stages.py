@@ -4,6 +4,7 @@ the tables and the claims check, draw the figures. Each output is written whole 
 from __future__ import annotations
 
 import html
+import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -15,7 +16,9 @@ import pandas as pd
 from facebench.analysis import figures, tables
 from facebench.analysis.accuracy import run_accuracy
 from facebench.analysis.aggregate import (
+    Rejected,
     collect_runs,
+    kept_runs,
     load_groundtruth,
     read_runs,
     run_table,
@@ -35,6 +38,7 @@ th {{ position: sticky; top: 0; background: #f4f4f4; }}
 {table}
 </body></html>
 """
+REJECTED_CSV = "rejected.csv"  # beside the aggregate's parquet files: the runs left out
 TABLES = ("table6", "per_resolution", "accuracy", "accuracy_per_run", "energy", "paper_vs_ours")
 
 
@@ -60,12 +64,20 @@ class Aggregate:
 
 def aggregate(
     run_files: Iterable[Path], device_class: dict[str, str], groundtruth_dir: Path, out_dir: Path
-) -> list[Path]:
+) -> tuple[list[Path], list[Rejected]]:
     """The runs of ``run_files`` (their ``run.json``) into ``frames``, ``faces`` and ``runs``
-    parquet files in ``out_dir``."""
-    runs = read_runs(run_files, device_class)
-    frames, faces = collect_runs(runs, groundtruth_dir)
-    return write_parquet(frames, faces, out_dir, run_table(runs))
+    parquet files in ``out_dir``; a run that breaks its schemas (a bad tree copied in) is left
+    out, printed to stderr as one line naming the file and listed in ``rejected.csv``."""
+    rejected: list[Rejected] = []
+    runs = read_runs(run_files, device_class, rejected)
+    frames, faces = collect_runs(runs, groundtruth_dir, rejected)
+    for bad in rejected:
+        print(f"rejected: {bad.reason}", file=sys.stderr)
+    paths = write_parquet(frames, faces, out_dir, run_table(kept_runs(runs, rejected)))
+    table = pd.DataFrame(
+        [(str(r.path), r.reason) for r in rejected], columns=["run", "reason"], dtype=str
+    )
+    return [*paths, write_csv(table, Path(out_dir) / REJECTED_CSV)], rejected
 
 
 def build_tables(

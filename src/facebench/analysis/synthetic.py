@@ -9,6 +9,7 @@ positives; times scale with pixels, faces and the device's and frameworks' speed
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -292,4 +293,6 @@ def _write_run(
     faces.to_csv(run_dir / "faces.csv", index=False, float_format="%.6g")
     video, _, resolution = run_dir.parent.name.rpartition("_")
     meta = _run_json(device, detector, recognizer, video, resolution, warmup_frames, frames)
+    # A stable run id from the run's data (drawing it would change the random stream).
+    meta["run_id"] = hashlib.md5((run_dir / "frames.csv").read_bytes()).hexdigest()
     (run_dir / "run.json").write_text(json.dumps(meta, indent=2))
