@@ -6,8 +6,11 @@ STAMP := $(VENV)/.installed
 # The report test opens report.html in Debian's Chromium; another browser: CHROMIUM=/path make test
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
+# The SLURM end-to-end test (tests/test_slurm.py) installs SLURM and munge with apt-get and starts
+# a single-node cluster (stopped after): on by default as root, FACEBENCH_SLURM=0 make test skips it.
+FACEBENCH_SLURM ?= $(if $(filter 0,$(shell id -u)),1,0)
 
-.PHONY: setup browser run report test test-fast dry-run-paper lint bench-analysis clean
+.PHONY: setup browser run report test test-fast test-slurm dry-run-paper lint bench-analysis clean
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,24 +41,32 @@ lint: setup
 	$(BIN)/python envs/make_conda_env.py --check
 
 test: lint browser
-	FACEBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+	FACEBENCH_SLURM=$(FACEBENCH_SLURM) FACEBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 	@$(MAKE) --no-print-directory dry-run-paper
 
 # Linters and the tests that need no end-to-end workflow run (pytest marks those `e2e`).
 test-fast: lint
 	$(BIN)/pytest -m "not e2e"
 
-# Dry run of config/paper.yaml in a scratch directory (nothing is written into the repo):
-# prints its number of run_inference jobs and the seconds the dry run took.
+# The SLURM end-to-end test alone (root); it first builds the CI run it reuses.
+test-slurm: setup
+	FACEBENCH_SLURM=1 $(BIN)/pytest -m slurm
+
+# Dry runs of config/paper.yaml in a scratch directory (nothing is written into the repo), with
+# the default profile (this host's devices) and the SLURM one (every device sent to its
+# partition): prints each one's number of run_inference jobs and the seconds it took.
 dry-run-paper: setup
-	@scratch=$$(mktemp -d); start=$$(date +%s%N); \
+	@for profile in default slurm; do \
+	scratch=$$(mktemp -d); start=$$(date +%s%N); \
 	if ! $(BIN)/snakemake -n --snakefile workflow/Snakefile --directory $$scratch \
+		--workflow-profile $(CURDIR)/workflow/profiles/$$profile \
 		--configfile $(CURDIR)/config/paper.yaml > $$scratch/dry-run.log 2>&1; then \
 		tail -n 30 $$scratch/dry-run.log; rm -rf $$scratch; exit 1; fi; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
-	jobs=$$(awk '$$1 == "run_inference" { print $$2; exit }' $$scratch/dry-run.log); \
-	echo "config/paper.yaml dry run: $${jobs:-0} run_inference jobs in $$((ms / 1000)).$$((ms % 1000 / 100)) s"; \
-	rm -rf $$scratch
+	jobs=$$(awk '$$1 == "total" { exit } $$1 ~ /^run_inference/ && $$2 ~ /^[0-9]+$$/ { printf "%s%s %s", sep, $$2, $$1; sep = ", " }' \
+		$$scratch/dry-run.log); \
+	echo "config/paper.yaml dry run, $$profile profile: $${jobs:-no} jobs in $$((ms / 1000)).$$((ms % 1000 / 100)) s"; \
+	rm -rf $$scratch; done
 
 # The analysis (aggregation, tables, claims, figures) on a synthetic data set the size of the
 # paper's (294 runs, > 600 K frame rows): prints seconds per stage and peak memory.
