@@ -84,13 +84,14 @@ RESOLUTIONS = config["videos"]["resolutions"]
 
 RUNS = config["runs"]
 # `--config 'this_host=[DEVICE]'` (no dotted keys on Snakemake's command line) replaces it
+THIS_HOST_KEY = "runs.this_host" if config.get("this_host") is None else "this_host"
 THIS_HOST = (
-    RUNS["this_host"] if config.get("this_host") is None else config["this_host"]
+    RUNS["this_host"] if THIS_HOST_KEY == "runs.this_host" else config["this_host"]
 )
 DEVICE_CLASS = {name: class_label(spec) for name, spec in RUNS["devices"].items()}
-for key, names in (("this_host", THIS_HOST), ("pair", RUNS["pair"])):
+for key, names in ((THIS_HOST_KEY, THIS_HOST), ("runs.pair", RUNS["pair"])):
     if unknown := [name for name in names if name not in RUNS["devices"]]:
-        raise WorkflowError(f"runs.{key}: {unknown} not among runs.devices")
+        raise WorkflowError(f"{key}: {unknown} not among runs.devices")
 PAPER_DIR = Path(workflow.basedir).parent / "resources" / "paper"
 NOTEBOOK = Path(workflow.basedir) / "notebooks" / "analysis.ipynb"
 RUNS_DIR = Path("results/runs")
@@ -135,7 +136,8 @@ def run_matrix(device):
     """(detector, recognizer, reason) for every configured pair of ``device``; reason is None
     for pairs it can run: by this host's backends for a device of this host, else by its
     capabilities.json once probed, else (a remote device not yet probed) every pair, its runs
-    then waiting for the probe (get_device_probe) and failing at start if it cannot run."""
+    then waiting for the probe (get_device_probe) and failing at start if it cannot run.
+    """
     spec = RUNS["devices"][device]
     capabilities = None
     if device not in HERE:
