@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import yaml
 from conftest import REPO_ROOT, snakemake
 
 from facebench.errors import FacebenchError
+from facebench.fileio import KILL_AT_ENV
 from facebench.run import summarize
 from facebench.schemas import validate_records, validate_table
 
@@ -49,6 +51,8 @@ def test_every_run_has_valid_outputs(run_dirs, workflow_dir):
         validate_records([meta], "run", str(run_dir))
         assert re.fullmatch("[0-9a-f]{32}", meta["run_id"]) and meta["run_id"] not in run_ids
         run_ids.add(meta["run_id"])
+        if meta["config"]["alignment"] == "crop":  # only similarity alignment can fall back
+            assert meta["similarity_fallbacks"] == 0
         assert frames.frame.tolist() == list(range(len(frames)))
         assert faces.groupby("frame").size().reindex(frames.frame, fill_value=0).tolist() == (
             frames.n_faces.tolist()
@@ -75,8 +79,8 @@ def test_unavailable_sensors_are_reported_not_measured(run_dirs):
     for quantity in ("power_w", "energy_j", "gpu_mem_used_mb"):
         if meta["sensors"][quantity].startswith("not measured: "):
             assert frames[quantity].isna().all(), quantity
-        else:
-            pytest.skip(f"{quantity} is measured on this host: {meta['sensors'][quantity]}")
+        else:  # measured here: every measured frame has a value
+            assert frames.loc[~frames.is_warmup, quantity].notna().all(), quantity
 
 
 def test_sampler_overhead_is_measured(workflow_dir):
@@ -128,6 +132,53 @@ def test_killed_run_leaves_no_outputs_then_reruns(workflow_dir, tmp_path):
     finished = subprocess.run(command, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert sorted(p.name for p in out.iterdir()) == ["faces.csv", "frames.csv", "run.json"]
+
+
+def read_valid_run(run_dir: Path) -> dict:
+    """The run's three outputs, each checked against its schema and against each other."""
+    frames = pd.read_csv(run_dir / "frames.csv")
+    faces = pd.read_csv(run_dir / "faces.csv", keep_default_na=False, na_values=[""])
+    meta = json.loads((run_dir / "run.json").read_text())
+    validate_table(frames, "frames", str(run_dir))
+    validate_table(faces, "faces", str(run_dir))
+    validate_records([meta], "run", str(run_dir))
+    assert meta["summary"]["frames"] == len(frames) and frames.n_faces.sum() == len(faces)
+    return meta
+
+
+def test_run_killed_inside_the_write_leaves_nothing_final_then_reruns(workflow_dir, tmp_path):
+    video = workflow_dir / "resources" / "videos" / "video2" / "480.mp4"
+    out = tmp_path / "run"
+    command = run_command(workflow_dir, video, out, "--warmup", "2")
+    env = {**os.environ, KILL_AT_ENV: "run-frames-written"}  # frames.csv written, faces.csv not
+    killed = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not out.exists()
+    orphans = [p.name for p in tmp_path.iterdir() if p.name.startswith(".run.tmp-")]
+    assert len(orphans) == 1 and (tmp_path / orphans[0] / "frames.csv").is_file()
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the orphan was swept
+    assert sorted(p.name for p in out.iterdir()) == ["faces.csv", "frames.csv", "run.json"]
+    first = read_valid_run(out)
+    env[KILL_AT_ENV] = "dir-moved-aside"  # a rerun killed between its two renames
+    killed = subprocess.run(command, capture_output=True, text=True, env=env)
+    assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
+    assert not out.exists()
+    finished = subprocess.run(command, capture_output=True, text=True)
+    assert finished.returncode == 0, finished.stderr[-2000:]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+    assert read_valid_run(out)["run_id"] != first["run_id"]
+
+
+def test_run_refuses_to_replace_a_foreign_directory(workflow_dir, tmp_path):
+    (tmp_path / "notes.txt").write_text("keep me")
+    video = workflow_dir / "resources" / "videos" / "video2" / "480.mp4"
+    command = run_command(workflow_dir, video, tmp_path)
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 1
+    assert f"{tmp_path}: not a run directory (holds notes.txt)" in result.stderr
+    assert (tmp_path / "notes.txt").read_text() == "keep me"
 
 
 def test_bad_run_inputs_are_one_line_errors(workflow_dir, tmp_path):

@@ -25,8 +25,37 @@ from facebench.photos import list_photos, photo_collage, read_rgb
 from facebench.videos import RESOLUTIONS
 from facebench.videos.reader import READERS, open_reader
 
-FACENET_GFLOP = 2.834  # multiply-adds x 2 of all convolutions, from the ONNX graph
+FACENET_GFLOP = 2.834  # per face: 2 x multiply-adds of Conv/Gemm (onnx_gflop of facenet.onnx)
 EMBED_BATCHES = (1, 8)
+
+
+def onnx_gflop(path: Path) -> float:
+    """GFLOP of one inference (batch 1): 2 x multiply-adds of every Conv, Gemm and MatMul,
+    with the shapes from ONNX shape inference."""
+    import onnx
+
+    model = onnx.load(str(path))
+    for value in model.graph.input:
+        dims = value.type.tensor_type.shape.dim
+        if dims and not dims[0].dim_value:
+            dims[0].dim_value = 1  # a symbolic batch
+    graph = onnx.shape_inference.infer_shapes(model).graph
+    shapes = {
+        v.name: [d.dim_value for d in v.type.tensor_type.shape.dim]
+        for v in (*graph.input, *graph.value_info, *graph.output)
+    }
+    shapes.update({t.name: list(t.dims) for t in graph.initializer})
+    flop = 0
+    for node in graph.node:
+        if node.op_type == "Conv":  # per output element: C_in / groups x kH x kW
+            flop += 2 * np.prod(shapes[node.output[0]]) * np.prod(shapes[node.input[1]][1:])
+        elif node.op_type in ("Gemm", "MatMul"):
+            a, trans_a = (
+                shapes[node.input[0]],
+                any(x.name == "transA" and x.i for x in node.attribute),
+            )
+            flop += 2 * np.prod(shapes[node.output[0]]) * (a[-2] if trans_a else a[-1])
+    return float(flop) / 1e9
 
 
 def _log(message: str) -> None:
@@ -134,30 +163,33 @@ def bench_mtcnn_package(frames, min_seconds, min_calls) -> list[dict]:
     )
 
 
-def _looping_reader(path: Path, kind: str) -> Callable[[], np.ndarray]:
+def _looping_reader(path: Path, kind: str) -> tuple[Callable[[], np.ndarray], float]:
     """A call returning the video's next RGB frame, reopening it at the end (that reopen is
-    inside one call: it shows in the tail percentiles, not the median)."""
-    state = {}
+    inside one call: it shows in the tail percentiles, not the median), and the seconds the
+    first open took (the reader's init: container probe and decoder set-up)."""
+    reader, init_s = timed_init(lambda: open_reader(path, kind))
+    state = {"reader": reader, "frames": iter(reader)}
 
     def next_frame() -> np.ndarray:
-        frame = next(state["frames"], None) if state else None
+        frame = next(state["frames"], None)
         if frame is None:
-            if state:
-                state["reader"].close()
+            state["reader"].close()
             state["reader"] = open_reader(path, kind)
             state["frames"] = iter(state["reader"])
             frame = next(state["frames"])
         return frame
 
-    return next_frame
+    return next_frame, init_s
 
 
 def bench_readers(videos: dict[str, Path], min_seconds, min_calls) -> list[dict]:
-    """Per-frame read (decode + RGB conversion) latency of each frame reader."""
+    """Per-frame read (decode + RGB conversion) latency of each frame reader, with the time
+    its open took as ``init_s``."""
     rows = []
     for kind in READERS:
         for size, path in videos.items():
-            latency, _ = time_calls(_looping_reader(path, kind), 0.0, min_seconds, min_calls)
+            next_frame, init_s = _looping_reader(path, kind)
+            latency, _ = time_calls(next_frame, init_s, min_seconds, min_calls)
             rows.append(_row("read", kind, size, latency))
             _log(f"read {kind:14s} {size:4s}: p50 {latency.p50_ms:8.2f} ms ({path})")
     return rows

@@ -142,8 +142,11 @@ def recognizer_parity(recognizer, ref: Reference, photos: list[Photo], alignment
     ref_pred, _, _ = _identify_val(ref.embeddings, ref.persons, ref.splits)
     return {
         "n_inputs": int(valid.sum()),
-        "max_abs_diff": float(np.abs(ours[valid] - ref.embeddings[valid]).max()),
-        "min_cosine": float(cosine.min()),
+        # NaN (judged a failure) when no face was compared; a NaN embedding propagates
+        "max_abs_diff": float(np.abs(ours[valid] - ref.embeddings[valid]).max())
+        if valid.any()
+        else np.nan,
+        "min_cosine": float(cosine.min()) if valid.any() else np.nan,
         "identification_agreement": float((ours_pred == ref_pred).mean()),
     }
 
@@ -164,9 +167,31 @@ def detector_parity(detector, ref: Reference, photos: list[Photo]) -> dict:
         "n_faces_reference": int(ref.n_faces.sum()),
         "n_faces": int(sum(len(d) for d in detections)),
         "face_count_agreement": same_count / len(photos),
-        "min_iou": float(min(ious, default=1.0)),
-        "mean_iou": float(np.mean(ious)) if ious else 1.0,
-        "max_abs_diff": float(max(diffs, default=0.0)),
+        # no box compared: NaN (judged a failure), never a perfect 1.0
+        "min_iou": float(min(ious, default=np.nan)),
+        "mean_iou": float(np.mean(ious)) if ious else np.nan,
+        "max_abs_diff": float(max(diffs, default=np.nan)),
+    }
+
+
+REFERENCE_BACKEND = "tf"  # the reference itself: listed, never counted as a comparison
+MIN_FP32_COMPARISONS = 3  # real (non-reference) fp32 backends each model must pass
+MAX_INT8_SIZE_RATIO = 0.4  # an int8 model is under 40 % of its fp32 file
+
+
+def quantisation(int8_path: Path, fp32_path: Path) -> dict:
+    """Tensor types and file size of a .tflite that claims to be int8, against its fp32 twin:
+    an fp32 copy under the int8 name would otherwise pass parity."""
+    from collections import Counter
+
+    from facebench.backends.tflite import interpreter_class
+
+    details = interpreter_class()(model_path=str(int8_path)).get_tensor_details()
+    dtypes = Counter(np.dtype(d["dtype"]).name for d in details)
+    return {
+        "int8_tensors": int(dtypes["int8"] + dtypes["uint8"]),
+        "n_tensors": len(details),
+        "size_ratio_to_fp32": Path(int8_path).stat().st_size / Path(fp32_path).stat().st_size,
     }
 
 
@@ -218,6 +243,13 @@ def backend_parity(
         spec = RECOGNIZERS[backend]
         recognizer = load_recognizer(backend, models_dir, threads)
         row = recognizer_parity(recognizer, ref, photos, alignment)
+        if spec.framework == "tflite" and spec.precision == "int8":
+            from facebench.models.layout import FACENET, model_file
+
+            row["quantisation"] = quantisation(
+                model_file(models_dir, "tflite", FACENET, "int8"),
+                model_file(models_dir, "tflite", FACENET, "fp32"),
+            )
     row = {
         "model": "mtcnn" if role == "detector" else "facenet",
         "backend": backend,
@@ -231,11 +263,30 @@ def backend_parity(
 
 def judge(row: dict, thresholds: dict) -> tuple[str, str]:
     """('pass'|'fail', reason) for a measured row against the configured thresholds."""
+    if row["backend"] == REFERENCE_BACKEND:
+        return "reference", "the TensorFlow reference itself: not a comparison"
     if row["model"] == "facenet":
         needed = thresholds["min_cosine"][row["precision"]]
+        if np.isnan(row["min_cosine"]):
+            return "fail", "min_cosine NaN: no face embedded by both the backend and the reference"
         if row["min_cosine"] < needed:
             return "fail", f"min_cosine {row['min_cosine']:.6f} < {needed}"
+        if row["precision"] == "int8":
+            q = row.get("quantisation")
+            if q is None:
+                return "fail", "int8 model's tensor types not checked"
+            if not q["int8_tensors"] or not q["size_ratio_to_fp32"] < MAX_INT8_SIZE_RATIO:
+                return "fail", (
+                    f"not quantised: {q['int8_tensors']} of {q['n_tensors']} tensors int8, "
+                    f"size {q['size_ratio_to_fp32']:.0%} of fp32"
+                )
+            return "pass", (
+                f"min_cosine >= {needed}; {q['int8_tensors']} int8 tensors, "
+                f"size {q['size_ratio_to_fp32']:.0%} of fp32"
+            )
         return "pass", f"min_cosine >= {needed}"
+    if np.isnan(row["mean_iou"]):
+        return "fail", "mean_iou NaN: no box matched between the backend and the reference"
     failures = []
     if row["face_count_agreement"] < thresholds["min_face_count_agreement"]:
         failures.append(
@@ -286,10 +337,16 @@ def gather_parity(rows: list[Path], thresholds: dict, out: Path) -> None:
     print(frame.to_string(index=False))
     with atomic_path(out) as tmp:
         frame.to_csv(tmp, index=False)
-    failed = frame[frame.status == "fail"]
-    if len(failed):
+    failed = [
+        f"{r.model}/{r.backend} ({r.reason})" for r in frame[frame.status == "fail"].itertuples()
+    ]
+    for model in ("mtcnn", "facenet"):
+        passed = frame[(frame.model == model) & (frame.precision == "fp32")]
+        if (n := int((passed.status == "pass").sum())) < MIN_FP32_COMPARISONS:
+            failed.append(
+                f"{model}: {n} fp32 backends compared with the reference, "
+                f"{MIN_FP32_COMPARISONS} needed"
+            )
+    if failed:
         out.unlink()
-        raise FacebenchError(
-            f"{out}: parity failed for "
-            + ", ".join(f"{r.model}/{r.backend} ({r.reason})" for r in failed.itertuples())
-        )
+        raise FacebenchError(f"{out}: parity failed for " + ", ".join(failed))

@@ -3,7 +3,6 @@ logged to frames.csv / faces.csv with the run's metadata in run.json."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import sys
@@ -18,7 +17,8 @@ import pandas as pd
 
 from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_detector, load_recognizer
 from facebench.errors import FacebenchError
-from facebench.fileio import atomic_path, write_json
+from facebench.faces import similarity_fallbacks
+from facebench.fileio import atomic_dir, kill_point, sweep_stale_temps, write_json
 from facebench.gallery import Gallery
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file
 from facebench.pipeline import FacePipeline
@@ -61,15 +61,36 @@ def _model_files(config: RunConfig) -> dict[str, Path]:
     return files
 
 
+RUN_OUTPUTS = ("faces.csv", "frames.csv", "run.json")
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse to replace a directory that holds anything but a run's outputs (or the
+    temporaries of an older, killed write), and sweep this run's stale temporaries."""
+    if out_dir.is_dir():
+        foreign = sorted(
+            p.name
+            for p in out_dir.iterdir()
+            if p.name not in RUN_OUTPUTS and not (p.name.startswith(".") and ".tmp-" in p.name)
+        )
+        if foreign:
+            raise FacebenchError(
+                f"{out_dir}: not a run directory (holds {', '.join(foreign[:3])}); "
+                "choose an empty or new --out"
+            )
+    elif out_dir.exists():
+        raise FacebenchError(f"{out_dir}: exists and is not a directory")
+    sweep_stale_temps(out_dir)
+
+
 def _write_outputs(out_dir: Path, frames: pd.DataFrame, faces: pd.DataFrame, meta: dict) -> None:
-    """frames.csv, faces.csv, then run.json, each complete or absent (killed runs leave none)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with contextlib.ExitStack() as stack:
-        frames_tmp = stack.enter_context(atomic_path(out_dir / "frames.csv"))
-        faces_tmp = stack.enter_context(atomic_path(out_dir / "faces.csv"))
-        frames.to_csv(frames_tmp, index=False, float_format="%.9g")
-        faces.to_csv(faces_tmp, index=False, float_format="%.6g")
-    write_json(out_dir / "run.json", meta)
+    """frames.csv, faces.csv and run.json written into a temporary directory that becomes
+    ``out_dir`` with one rename: the run appears whole or not at all (also when killed)."""
+    with atomic_dir(out_dir) as tmp:
+        frames.to_csv(tmp / "frames.csv", index=False, float_format="%.9g")
+        kill_point("run-frames-written")
+        faces.to_csv(tmp / "faces.csv", index=False, float_format="%.6g")
+        write_json(tmp / "run.json", meta)
 
 
 def summarize(frames: pd.DataFrame) -> dict:
@@ -94,6 +115,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
     for path in (config.video, config.gallery):
         if not Path(path).is_file():
             raise FacebenchError(f"{path}: no such file")
+    _check_out_dir(Path(out_dir))
     run_id = uuid.uuid4().hex  # tells this run apart wherever its tree is copied to
     started = datetime.now(UTC).isoformat()
     if busy_at_start := busy_warning():
@@ -106,6 +128,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
     load_s = time.perf_counter() - t0
     pipeline = FacePipeline(detector, recognizer, gallery, config.alignment, config.batching)
     sensors = default_sensors()
+    fallbacks_before = similarity_fallbacks()
     with (
         open_reader(config.video, config.reader) as reader,
         Sampler(sensors, config.sampler_period_s) as s,
@@ -138,6 +161,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
             "read_errors": s.read_errors,
         },
         gallery_threshold_l2=gallery.threshold_l2,
+        similarity_fallbacks=similarity_fallbacks() - fallbacks_before,
         summary=summary,
     )
     validate_table(frames, "frames", f"{out_dir}/frames.csv")
