@@ -75,8 +75,10 @@ def test_detector_parity(name, models_dir, photos, tf_detector):
 
 def test_batch_of_eight_matches_batch_of_one(models_dir, real_faces):
     recognizer = load_recognizer("onnx", models_dir, threads=2)
-    batch = recognizer.embed(real_faces[:8])
-    single = np.concatenate([recognizer.embed(real_faces[i : i + 1]) for i in range(len(batch))])
+    eight = np.resize(real_faces, (8, *real_faces.shape[1:]))  # the faces repeated up to 8
+    batch = recognizer.embed(eight)
+    assert batch.shape == (8, 128)
+    single = np.concatenate([recognizer.embed(eight[i : i + 1]) for i in range(8)])
     np.testing.assert_allclose(batch, single, atol=1e-5)
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 from conftest import REPO_ROOT
 
+from facebench.backends.registry import DETECTORS, unavailable_reason
 from facebench.bench import run_bench
 
 CLI = str(Path(sys.executable).parent / "facebench")
@@ -50,8 +51,13 @@ def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir, workflow
     for row in result["rows"]:
         assert row["n_calls"] >= 3 and row["p50_ms"] <= row["p90_ms"] <= row["p99_ms"]
         assert row["init_s"] >= 0 and row["first_call_s"] > 0
-    if "detector:tensorrt" in result["skipped"]:
-        assert result["skipped"]["detector:tensorrt"]
+    # TensorRT is either timed or skipped with the registry's reason, never silently dropped
+    trt_reason = unavailable_reason(DETECTORS["tensorrt"])
+    trt_rows = [r for r in result["rows"] if r["backend"] == "tensorrt"]
+    if trt_reason is None:
+        assert trt_rows and "detector:tensorrt" not in result["skipped"]
+    else:
+        assert result["skipped"] == {"detector:tensorrt": trt_reason} and not trt_rows
     assert set(result["targets"]) >= {
         "detector_speedup_vs_mtcnn_package",
         "recognizer_speedup_vs_keras_predict",

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
 from facebench.boxes import iou_matrix, match_boxes
-from facebench.faces import crop_with_margin, extract_faces, l2_normalize, prewhiten
+from facebench.faces import (
+    SIMILARITY_TEMPLATE,
+    crop_with_margin,
+    extract_faces,
+    l2_normalize,
+    prewhiten,
+    similarity_fallbacks,
+    similarity_matrix,
+)
 from facebench.fileio import atomic_path
 
 
@@ -19,23 +28,50 @@ def test_prewhiten_standardises_each_face():
     assert np.isfinite(flat).all() and np.abs(flat).max() == 0
 
 
-def test_crop_clips_to_frame_and_resizes():
-    frame = np.arange(100 * 200 * 3, dtype=np.uint32).reshape(100, 200, 3).astype(np.uint8)
+def test_crop_adds_the_44px_margin_clips_to_frame_and_resizes():
+    frame = np.random.default_rng(2).integers(0, 255, (100, 200, 3)).astype(np.uint8)
+
+    def resized(region: np.ndarray) -> np.ndarray:
+        return cv2.resize(region, (160, 160), interpolation=cv2.INTER_LINEAR)
+
+    inside = crop_with_margin(frame, np.array([60.0, 30.0, 100.0, 60.0]))
+    np.testing.assert_array_equal(inside, resized(frame[8:82, 38:122]))  # 22 px each side
     face = crop_with_margin(frame, np.array([-30.0, -10.0, 50.0, 60.0]))
-    assert face.shape == (160, 160, 3)
+    np.testing.assert_array_equal(face, resized(frame[0:82, 0:72]))  # clipped at 0
     outside = crop_with_margin(frame, np.array([500.0, 500.0, 600.0, 600.0]))
     assert outside.shape == (160, 160, 3) and outside.max() == 0
 
 
 def test_similarity_alignment_puts_landmarks_on_template():
     frame = np.zeros((300, 300, 3), np.uint8)
-    points = np.array([[100, 120], [160, 120], [130, 150], [105, 180], [155, 180]], np.float32)
+    # landmarks of a face rotated by 12 degrees, scaled by 0.8 and shifted: a similarity image
+    # of the template, so alignment must put them back on it
+    angle = np.deg2rad(12)
+    rotation = 0.8 * np.array([[np.cos(angle), -np.sin(angle)], [np.sin(angle), np.cos(angle)]])
+    points = (SIMILARITY_TEMPLATE @ rotation.T + [70, 60]).round().astype(np.float32)
     for x, y in points.astype(int):
         frame[y - 1 : y + 2, x - 1 : x + 2] = 255
+    matrix = similarity_matrix(points)
+    moved = points @ matrix[:, :2].T + matrix[:, 2]
+    np.testing.assert_allclose(moved, SIMILARITY_TEMPLATE, atol=3.0)
+    before = similarity_fallbacks()
     faces = extract_faces(frame, np.zeros((1, 4)), points[None], "similarity")
-    assert faces.shape == (1, 160, 160, 3) and faces.max() == 255
+    assert similarity_fallbacks() == before  # aligned, not cropped
+    assert faces.shape == (1, 160, 160, 3)
+    for x, y in SIMILARITY_TEMPLATE.round().astype(int):  # each dot drawn where its point lands
+        assert faces[0, y - 3 : y + 4, x - 3 : x + 4].max() > 100, (x, y)
     with pytest.raises(ValueError, match="alignment"):
         extract_faces(frame, np.zeros((1, 4)), points[None], "affine3d")
+
+
+def test_similarity_falls_back_to_a_crop_and_counts_it():
+    frame = np.random.default_rng(3).integers(0, 255, (300, 300, 3)).astype(np.uint8)
+    same_point = np.full((5, 2), 150.0, np.float32)  # no transform fits five equal points
+    before = similarity_fallbacks()
+    faces = extract_faces(frame, np.zeros((1, 4)), same_point[None], "similarity")
+    assert similarity_fallbacks() == before + 1
+    box = np.array([150.0, 150.0, 150.0, 150.0])
+    np.testing.assert_array_equal(faces[0], crop_with_margin(frame, box))
 
 
 def test_l2_normalize_and_iou_matching():

@@ -64,7 +64,8 @@ def page_errors() -> list[str]:
 
 @pytest.fixture(scope="module")
 def page(report_html: Path, page_errors: list[str], tmp_path_factory):
-    """The report in headless Chromium (a fresh profile); its script errors go to page_errors."""
+    """The report in headless Chromium (a fresh profile); its script errors, console errors
+    and failed requests (of the page and its frames) go to page_errors."""
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch_persistent_context(
@@ -72,6 +73,14 @@ def page(report_html: Path, page_errors: list[str], tmp_path_factory):
             executable_path=chromium_path(),
             args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 900},
+        )
+        browser.on(
+            "console",
+            lambda m: page_errors.append(f"console: {m.text}") if m.type == "error" else None,
+        )
+        browser.on(
+            "requestfailed",
+            lambda r: page_errors.append(f"request failed: {r.url}: {r.failure}"),
         )
         page = browser.new_page()
         page.on("pageerror", lambda error: page_errors.append(str(error)))

@@ -4,6 +4,8 @@ claims, figures and the executed notebook."""
 from __future__ import annotations
 
 import json
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import nbformat
@@ -60,10 +62,17 @@ def test_tables(results, config):
     pairs = sum(len(d["detectors"]) * len(d["recognizers"]) for d in devices.values())
     assert len(table6) == pairs
     assert (table6["n_inputs"] == 2 * 3).all()
-    assert (table6["total_time_p50_s"] <= table6["total_time_p99_s"]).all()
+    # every pair times >= 2 x 3 x 20 frames of varying content: p99 strictly above p50
+    assert (table6["n_frames"] > 1).all()
+    assert (table6["total_time_p50_s"] < table6["total_time_p99_s"]).all()
+    assert (table6["detection_time_p50_s"] < table6["detection_time_p99_s"]).all()
     assert table6[["detection_time_s", "recognition_time_s", "fps", "faces"]].gt(0).all().all()
     accuracy = pd.read_csv(results / "tables" / "accuracy.csv")
-    assert accuracy["recall"].gt(0.5).all() and accuracy["precision"].between(0, 1).all()
+    assert accuracy["recall"].gt(0.5).all()
+    # The CI run identifies ~0.71 of its matched faces (gallery of the sdist's few photos,
+    # tiny low-resolution faces in the generated videos); 0.5 is well below that noise but far
+    # above what a broken embedder or gallery scores (~chance, or all "unknown").
+    assert accuracy["identification_accuracy"].gt(0.5).all(), accuracy.to_string()
     energy = pd.read_csv(results / "tables" / "energy.csv")
     assert energy["energy_per_frame_j"].isna().all()  # no GPU/board rail on the CI machine
     assert energy["note"].str.contains("not measured").all()
@@ -76,6 +85,65 @@ def test_tables(results, config):
     assert missing["reason"].str.startswith("skipped: ").all()  # every runnable run aggregated
 
 
+def _iou(a: tuple, b: tuple) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def _greedy_tp(pred: list[tuple], truth: list[tuple], iou_min: float = 0.5) -> int:
+    """One-to-one matches with IoU >= iou_min, greedily by descending IoU."""
+    pairs = sorted(
+        ((_iou(p, t), i, j) for i, p in enumerate(pred) for j, t in enumerate(truth)),
+        reverse=True,
+    )
+    used_p, used_t = set(), set()
+    for iou, i, j in pairs:
+        if iou >= iou_min and i not in used_p and j not in used_t:
+            used_p.add(i)
+            used_t.add(j)
+    return len(used_p)
+
+
+def test_precision_and_recall_recomputed_from_faces_and_ground_truth(workflow_dir, results):
+    """accuracy.csv's precision and recall equal what the aggregated faces and the videos'
+    ground-truth files give with an independent IoU >= 0.5 greedy matching."""
+    frames = pd.read_parquet(results / "aggregate" / "frames.parquet")
+    faces = pd.read_parquet(results / "aggregate" / "faces.parquet")
+    accuracy = pd.read_csv(results / "tables" / "accuracy.csv")
+    truth = {}
+    for path in (workflow_dir / "resources" / "videos").glob("*/*.groundtruth.csv"):
+        table = pd.read_csv(path)  # a frame's row without identity: scored, no face in it
+        for frame, rows in table.groupby("frame"):
+            rows = rows.dropna(subset=["identity"])
+            boxes = list(rows[["x", "y", "w", "h"]].itertuples(index=False, name=None))
+            truth[(path.parent.name, path.name.split(".")[0], frame)] = boxes
+    key = ["device", "detector", "recognizer"]
+    run_key = ["video", "resolution", "repeat", "frame"]
+    for config_key, row in accuracy.set_index(key).iterrows():
+        mine = frames[(frames[key].astype(str) == pd.Series(config_key, key)).all(axis=1)]
+        found = faces[(faces[key].astype(str) == pd.Series(config_key, key)).all(axis=1)]
+        per_frame = {
+            k: list(g[["x", "y", "w", "h"]].itertuples(index=False, name=None))
+            for k, g in found.groupby(
+                [found[c].astype(str) if c != "frame" else found[c] for c in run_key]
+            )
+        }
+        n_pred = n_truth = tp = 0
+        for video, resolution, repeat, frame in mine[run_key].itertuples(index=False):
+            gt = truth.get((str(video), str(resolution), frame))
+            if gt is None:
+                continue  # a frame without ground truth is not scored
+            pred = per_frame.get((str(video), str(resolution), str(repeat), frame), [])
+            n_pred, n_truth = n_pred + len(pred), n_truth + len(gt)
+            tp += _greedy_tp(pred, gt)
+        assert (row["n_pred"], row["n_truth"], row["tp"]) == (n_pred, n_truth, tp), config_key
+        assert row["precision"] == pytest.approx(tp / n_pred)
+        assert row["recall"] == pytest.approx(tp / n_truth)
+
+
 def test_claims_have_twelve_verdicts(results):
     claims = pd.read_csv(results / "claims.csv").set_index("claim")
     assert list(claims.index) == list(range(1, 13))
@@ -84,9 +152,44 @@ def test_claims_have_twelve_verdicts(results):
     assert claims.loc[1, "verdict"] != "not testable here"  # read time is measured everywhere
 
 
-def test_every_figure_drawn_power_not_measured(results):
+SVG = "{http://www.w3.org/2000/svg}"
+DATA_ARTIST = re.compile(
+    r"(line2d|PathCollection|QuadMesh|\w*PolyCollection|LineCollection|image)_\d+$"
+)
+# measures the CI host has no sensor for: these figures say why instead of plotting
+NOT_MEASURED_HERE = {"energy_per_frame", "fig15_power", "fig16_power_by_framework"}
+
+
+def plotted_artists(path: Path) -> int:
+    """Data artists in a matplotlib SVG's axes: lines of >= 2 points or with markers,
+    collections, meshes, images, and bar patches (not an axes' background and four spines)."""
+    count = 0
+    for axes in ET.parse(path).getroot().iter(f"{SVG}g"):
+        if not axes.get("id", "").startswith("axes_"):
+            continue
+        children = [c for c in axes if c.tag == f"{SVG}g"]
+        patches = [c for c in children if c.get("id", "").startswith("patch_")]
+        count += max(0, len(patches) - 5)
+        for child in children:
+            name = child.get("id", "")
+            if not DATA_ARTIST.match(name):
+                continue
+            if name.startswith("line2d_"):
+                d = " ".join(p.get("d", "") for p in child.iter(f"{SVG}path"))
+                if len(re.findall(r"[ML]", d)) < 2 and not child.findall(f".//{SVG}use"):
+                    continue
+            count += 1
+    return count
+
+
+def test_every_figure_plots_data_or_says_not_measured(results):
     figures = {p.stem: p for p in (results / "figures").glob("*.svg")}
-    assert len(figures) == 14 and all(p.stat().st_size > 1000 for p in figures.values())
+    assert len(figures) == 14
+    for name, path in figures.items():
+        if name in NOT_MEASURED_HERE and not plotted_artists(path):
+            assert re.search(r"not measured: \S", svg_text(path)), f"{name}: empty, no reason"
+        else:
+            assert plotted_artists(path) > 0, f"{name}: no data plotted"
     assert "not measured: GPU / board rail" in svg_text(figures["fig15_power"])
     assert "local-1thread" in svg_text(figures["fig12_pair_fps"])
     assert "no pair" not in svg_text(figures["fig14_pair_memory"])

@@ -41,10 +41,28 @@ def crop_with_margin(
     )
 
 
-def align_similarity(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
-    """5-point similarity transform onto the ArcFace template (seed 002's alignment)."""
+_similarity_fallbacks = 0
+
+
+def similarity_fallbacks() -> int:
+    """Faces cropped instead of aligned (no similarity transform fits their landmarks) since
+    the process started, so a run can report how many of its faces were not aligned."""
+    return _similarity_fallbacks
+
+
+def similarity_matrix(landmarks: np.ndarray) -> np.ndarray | None:
+    """The 2x3 similarity transform of 5 landmarks onto the template; None if none fits."""
     matrix, _ = cv2.estimateAffinePartial2D(landmarks.astype(np.float32), SIMILARITY_TEMPLATE)
+    return matrix
+
+
+def align_similarity(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+    """5-point similarity transform onto the ArcFace template (seed 002's alignment); a crop
+    around the landmarks, counted by :func:`similarity_fallbacks`, where none fits."""
+    global _similarity_fallbacks
+    matrix = similarity_matrix(landmarks)
     if matrix is None:
+        _similarity_fallbacks += 1
         return crop_with_margin(rgb, np.r_[landmarks.min(0), landmarks.max(0)])
     return cv2.warpAffine(rgb, matrix, (FACE_SIZE_PX, FACE_SIZE_PX), flags=cv2.INTER_LINEAR)
 
