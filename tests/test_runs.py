@@ -89,6 +89,14 @@ def test_sampler_overhead_is_measured(workflow_dir):
     print(overhead)
     assert overhead["calls_per_s_without"] > 0 and overhead["calls_per_s_with"] > 0
     assert 50 < overhead["samples_per_s"] <= 110
+    pairs = overhead["pairs"]
+    assert len(overhead["calls_per_s_without_trials"]) == len(overhead["calls_per_s_with_trials"])
+    assert len(overhead["calls_per_s_with_trials"]) == pairs >= 6  # >= 95 % interval
+    assert overhead["calls_without"] >= pairs and overhead["calls_with"] >= pairs
+    lo, hi = overhead["relative_cost_ci_lo"], overhead["relative_cost_ci_hi"]
+    assert lo <= overhead["relative_cost"] <= hi
+    assert overhead["relative_cost_ci_coverage"] >= 0.95
+    assert overhead["sign_resolved"] == (lo > 0 or hi < 0)
 
 
 def test_schema_rejects_a_bad_row():

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,6 +31,7 @@ from facebench.sensors import (
     sampler_overhead,
     sensor_report,
 )
+from facebench.sensors.sampler import paired_relative_cost
 
 MS = 1_000_000  # ns
 
@@ -291,13 +294,103 @@ def test_report_and_frames_have_every_quantity_on_this_host():
 
 
 def test_sampler_overhead_is_finite():
-    overhead = sampler_overhead(lambda: sum(range(1000)), seconds=0.4)
+    overhead = sampler_overhead(lambda: sum(range(1000)), seconds=0.4, pairs=4)  # 50 ms trials
     print(overhead)
     for key in ("calls_per_s_without", "calls_per_s_with", "relative_cost"):
         assert math.isfinite(overhead[key]), key
     assert overhead["calls_per_s_without"] > 0
     assert 0 <= overhead["sampler_cpu_percent"] < 50
     assert overhead["samples_per_s"] > 50
+
+
+def test_sampler_overhead_reports_trials_and_an_interval():
+    overhead = sampler_overhead(lambda: sum(range(1000)), seconds=0.4, sensors=[], pairs=6)
+    assert set(overhead) >= {
+        "calls_per_s_without",
+        "calls_per_s_with",
+        "samples_per_s",
+        "sampler_cpu_percent",
+        "pairs",
+        "trial_s",
+        "calls_without",
+        "calls_with",
+        "calls_per_s_without_trials",
+        "calls_per_s_with_trials",
+        "relative_cost",
+        "relative_cost_ci_lo",
+        "relative_cost_ci_hi",
+        "relative_cost_ci_coverage",
+        "sign_resolved",
+    }
+    assert len(overhead["calls_per_s_without_trials"]) == len(overhead["calls_per_s_with_trials"])
+    assert len(overhead["calls_per_s_with_trials"]) == overhead["pairs"] == 6
+    assert overhead["calls_without"] >= 6 and overhead["calls_with"] >= 6
+    lo, hi = overhead["relative_cost_ci_lo"], overhead["relative_cost_ci_hi"]
+    assert lo <= overhead["relative_cost"] <= hi
+    assert overhead["sign_resolved"] == (lo > 0 or hi < 0)
+    assert overhead["relative_cost_ci_coverage"] >= 0.95
+    json.dumps(overhead)  # plain Python types only: written as sampler_overhead.json
+
+
+def _sampler_running() -> bool:
+    return any(thread.name == "facebench-sampler" for thread in threading.enumerate())
+
+
+def _busy_wait(seconds: float) -> None:
+    """Exactly ``seconds`` of wall time (sleep overshoots by an unknown amount)."""
+    end_ns = time.perf_counter_ns() + seconds * 1e9
+    while time.perf_counter_ns() < end_ns:
+        pass
+
+
+def test_sampler_overhead_resolves_a_known_cost():
+    # a call takes 1 ms, 1.5 ms while the sampler runs: 2/3 the rate, a relative cost of 1/3
+    overhead = sampler_overhead(
+        lambda: _busy_wait(0.0015 if _sampler_running() else 0.001), seconds=0.6, sensors=[]
+    )
+    print(overhead)
+    assert overhead["sign_resolved"]
+    # 0.02 of slack for the loop's own per-call time, which dilutes the cost slightly
+    assert overhead["relative_cost_ci_lo"] - 0.02 <= 1 / 3 <= overhead["relative_cost_ci_hi"] + 0.02
+    assert overhead["calls_per_s_with"] < overhead["calls_per_s_without"]
+
+
+@pytest.mark.parametrize("true_cost", [0.0, 0.05, 0.2])
+def test_paired_interval_covers_the_true_cost(true_cost):
+    rng = np.random.default_rng(18)
+    covered, resolved = [], []
+    for _ in range(400):  # trials drift upward and are noisy: 10 pairs, AB BA order
+        drift = np.linspace(1000, 1100, 20) * rng.normal(1, 0.03, 20)
+        first, second = drift.reshape(10, 2).T
+        without = np.where(np.arange(10) % 2 == 0, first, second)
+        with_sampler = np.where(np.arange(10) % 2 == 0, second, first)
+        cost = paired_relative_cost(without, with_sampler * (1 - true_cost))
+        assert cost["relative_cost_ci_lo"] <= cost["relative_cost"] <= cost["relative_cost_ci_hi"]
+        covered.append(cost["relative_cost_ci_lo"] <= true_cost <= cost["relative_cost_ci_hi"])
+        resolved.append(cost["sign_resolved"])
+    assert cost["relative_cost_ci_coverage"] >= 0.95
+    assert np.mean(covered) >= 0.93  # nominal 0.979 for 10 pairs; drift adds a little spread
+    if true_cost == 0:
+        assert np.mean(resolved) <= 0.07  # no effect: the sign is rarely "resolved"
+    elif true_cost == 0.2:
+        assert all(resolved)
+
+
+def test_paired_interval_with_no_effect_contains_zero():
+    rng = np.random.default_rng(0)
+    rates = rng.normal(1000, 30, 20)
+    cost = paired_relative_cost(rates[:10], rates[10:])
+    assert cost["relative_cost_ci_lo"] < 0 < cost["relative_cost_ci_hi"]
+    assert not cost["sign_resolved"]
+
+
+def test_paired_interval_says_how_little_few_pairs_cover():
+    cost = paired_relative_cost([100, 100, 100], [90, 95, 99])
+    assert cost["relative_cost_ci_lo"] == pytest.approx(0.01)
+    assert cost["relative_cost_ci_hi"] == pytest.approx(0.10)
+    assert cost["relative_cost_ci_coverage"] == 0.75
+    with pytest.raises(FacebenchError, match="as many trials"):
+        paired_relative_cost([100, 100], [90])
 
 
 def test_run_metadata_has_every_key_and_model_checksums(tmp_path):

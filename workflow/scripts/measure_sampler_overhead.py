@@ -1,4 +1,5 @@
-"""The sensor sampler's own cost at the runs' period: detection frames/s with and without it."""
+"""The sensor sampler's own cost at the runs' period: detection frames/s with and without it, in
+alternating short trials, with an interval on the median paired cost."""
 
 from facebench.workflow import rule_logging
 

@@ -3,6 +3,7 @@ path, on the runner's clock (``time.perf_counter_ns``); and what sampling costs 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -114,12 +115,44 @@ def _active_sensors(
     return active
 
 
-def _calls_per_s(work: Callable[[], None], seconds: float) -> float:
+def _calls(work: Callable[[], None], seconds: float) -> tuple[int, float]:
+    """Calls of ``work()`` in about ``seconds`` (at least one) and the seconds they took."""
     calls, start_ns = 0, time.perf_counter_ns()
     while (elapsed_ns := time.perf_counter_ns() - start_ns) < seconds * 1e9:
         work()
         calls += 1
-    return calls / (elapsed_ns / 1e9)
+    return calls, elapsed_ns / 1e9
+
+
+def paired_relative_cost(
+    rates_without: Sequence[float], rates_with: Sequence[float], confidence: float = 0.95
+) -> dict[str, float | bool]:
+    """Median of the per-pair costs ``1 - with/without`` and a distribution-free interval for it.
+
+    The interval is the pair of order statistics whose binomial coverage is the smallest one
+    >= ``confidence`` (exact, no resampling, needs no seed); with fewer than 6 pairs no pair
+    reaches 95 %, so it is (min, max) and ``relative_cost_ci_coverage`` says how much it covers.
+    ``sign_resolved`` is true when the interval excludes 0.
+    """
+    without, with_sampler = np.asarray(rates_without, float), np.asarray(rates_with, float)
+    if without.shape != with_sampler.shape or without.size == 0:
+        raise FacebenchError(
+            f"need as many trials with as without the sampler, got "
+            f"{with_sampler.size} and {without.size}"
+        )
+    costs = np.sort(1 - with_sampler / without)
+    n = costs.size
+    below = np.cumsum([math.comb(n, i) for i in range(n + 1)]) / 2**n  # P(Binom(n, 1/2) <= i)
+    # order statistics k and n + 1 - k (1-based) cover the median with 1 - 2 P(Binom <= k - 1)
+    k = max(1, int(np.searchsorted(below, (1 - confidence) / 2, side="right")))
+    lo, hi = costs[k - 1], costs[n - k]
+    return {
+        "relative_cost": float(np.median(costs)),
+        "relative_cost_ci_lo": float(lo),
+        "relative_cost_ci_hi": float(hi),
+        "relative_cost_ci_coverage": float(1 - 2 * below[k - 1]),
+        "sign_resolved": bool(lo > 0 or hi < 0),
+    }
 
 
 def sampler_overhead(
@@ -127,28 +160,50 @@ def sampler_overhead(
     seconds: float,
     sensors: Sequence[Sensor] | None = None,
     period_s: float = 0.010,
-) -> dict[str, float]:
-    """Rate of ``work()`` calls without and with a running sampler (ABBA order cancels drift)
-    and the sampler thread's own CPU use, percent of one core."""
+    pairs: int = 10,
+) -> dict[str, object]:
+    """Rate of ``work()`` calls without and with a running sampler, and the sampler thread's own
+    CPU use, percent of one core, and its tick rate (from the spacing of its ticks, which short
+    trials would otherwise bias through their edges).
+
+    ``seconds`` is split into ``pairs`` pairs of short trials, one without and one with the
+    sampler, in alternating order (AB BA AB ...) so that drift cancels; the relative cost is the
+    median of the paired costs with an order-statistic interval (:func:`paired_relative_cost`).
+    """
+    if pairs < 1:
+        raise FacebenchError(f"sampler overhead needs at least one pair of trials, got {pairs}")
     sensors = default_sensors() if sensors is None else sensors
-    rates: dict[str, list[float]] = {"without": [], "with": []}
-    thread_cpu_s = elapsed_s = 0.0
-    samples = 0
-    for mode in ("without", "with", "with", "without"):
-        if mode == "without":
-            rates[mode].append(_calls_per_s(work, seconds / 4))
-            continue
-        with Sampler(sensors, period_s) as sampler:
-            rates[mode].append(_calls_per_s(work, seconds / 4))
-        thread_cpu_s += sampler.thread_cpu_s
-        elapsed_s += sampler.elapsed_s
-        samples += len(sampler.samples())
-    without, with_sampler = np.mean(rates["without"]), np.mean(rates["with"])
+    trial_s = seconds / (2 * pairs)
+    calls: dict[str, list[int]] = {"without": [], "with": []}
+    elapsed: dict[str, list[float]] = {"without": [], "with": []}
+    thread_cpu_s = sampler_s = tick_span_s = 0.0
+    tick_gaps = 0
+    for pair in range(pairs):
+        for mode in ("without", "with") if pair % 2 == 0 else ("with", "without"):
+            if mode == "without":
+                n_calls, took_s = _calls(work, trial_s)
+            else:
+                with Sampler(sensors, period_s) as sampler:
+                    n_calls, took_s = _calls(work, trial_s)
+                thread_cpu_s += sampler.thread_cpu_s
+                sampler_s += sampler.elapsed_s
+                ticks_ns = sampler.samples()["t_ns"].to_numpy()[1:-1]  # not start()/stop()'s
+                tick_gaps += max(0, len(ticks_ns) - 1)
+                tick_span_s += (ticks_ns[-1] - ticks_ns[0]) / 1e9 if len(ticks_ns) else 0.0
+            calls[mode].append(n_calls)
+            elapsed[mode].append(took_s)
+    rates = {mode: np.array(calls[mode]) / np.array(elapsed[mode]) for mode in calls}
     return {
         "period_s": period_s,
-        "calls_per_s_without": float(without),
-        "calls_per_s_with": float(with_sampler),
-        "relative_cost": float(1 - with_sampler / without),
-        "sampler_cpu_percent": 100 * thread_cpu_s / elapsed_s,
-        "samples_per_s": samples / elapsed_s,
+        "pairs": pairs,
+        "trial_s": trial_s,
+        "calls_without": int(sum(calls["without"])),
+        "calls_with": int(sum(calls["with"])),
+        "calls_per_s_without": sum(calls["without"]) / sum(elapsed["without"]),
+        "calls_per_s_with": sum(calls["with"]) / sum(elapsed["with"]),
+        "calls_per_s_without_trials": rates["without"].tolist(),
+        "calls_per_s_with_trials": rates["with"].tolist(),
+        **paired_relative_cost(rates["without"], rates["with"]),
+        "sampler_cpu_percent": 100 * thread_cpu_s / sampler_s,
+        "samples_per_s": tick_gaps / tick_span_s if tick_span_s > 0 else math.nan,
     }
