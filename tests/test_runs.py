@@ -38,17 +38,24 @@ def expected_runs(config: dict) -> int:
     return sum(len(d["detectors"]) * len(d["recognizers"]) for d in devices) * inputs
 
 
+def read_valid_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """The run's three outputs, each checked against its schema and against each other."""
+    frames = pd.read_csv(run_dir / "frames.csv")
+    faces = pd.read_csv(run_dir / "faces.csv", keep_default_na=False, na_values=[""])
+    meta = json.loads((run_dir / "run.json").read_text())
+    validate_table(frames, "frames", str(run_dir))
+    validate_table(faces, "faces", str(run_dir))
+    validate_records([meta], "run", str(run_dir))
+    assert meta["summary"]["frames"] == len(frames) and frames.n_faces.sum() == len(faces)
+    return frames, faces, meta
+
+
 def test_every_run_has_valid_outputs(run_dirs, workflow_dir):
     config = yaml.safe_load((workflow_dir / "config.yaml").read_text())
     assert len(run_dirs) == expected_runs(config)
     run_ids = set()
     for run_dir in run_dirs:
-        frames = pd.read_csv(run_dir / "frames.csv")
-        faces = pd.read_csv(run_dir / "faces.csv", keep_default_na=False, na_values=[""])
-        meta = json.loads((run_dir / "run.json").read_text())
-        validate_table(frames, "frames", str(run_dir))
-        validate_table(faces, "faces", str(run_dir))
-        validate_records([meta], "run", str(run_dir))
+        frames, faces, meta = read_valid_run(run_dir)
         assert re.fullmatch("[0-9a-f]{32}", meta["run_id"]) and meta["run_id"] not in run_ids
         run_ids.add(meta["run_id"])
         if meta["config"]["alignment"] == "crop":  # only similarity alignment can fall back
@@ -142,18 +149,6 @@ def test_killed_run_leaves_no_outputs_then_reruns(workflow_dir, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["faces.csv", "frames.csv", "run.json"]
 
 
-def read_valid_run(run_dir: Path) -> dict:
-    """The run's three outputs, each checked against its schema and against each other."""
-    frames = pd.read_csv(run_dir / "frames.csv")
-    faces = pd.read_csv(run_dir / "faces.csv", keep_default_na=False, na_values=[""])
-    meta = json.loads((run_dir / "run.json").read_text())
-    validate_table(frames, "frames", str(run_dir))
-    validate_table(faces, "faces", str(run_dir))
-    validate_records([meta], "run", str(run_dir))
-    assert meta["summary"]["frames"] == len(frames) and frames.n_faces.sum() == len(faces)
-    return meta
-
-
 def test_run_killed_inside_the_write_leaves_nothing_final_then_reruns(workflow_dir, tmp_path):
     video = workflow_dir / "resources" / "videos" / "video2" / "480.mp4"
     out = tmp_path / "run"
@@ -168,7 +163,7 @@ def test_run_killed_inside_the_write_leaves_nothing_final_then_reruns(workflow_d
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]  # the orphan was swept
     assert sorted(p.name for p in out.iterdir()) == ["faces.csv", "frames.csv", "run.json"]
-    first = read_valid_run(out)
+    *_, first = read_valid_run(out)
     env[KILL_AT_ENV] = "dir-moved-aside"  # a rerun killed between its two renames
     killed = subprocess.run(command, capture_output=True, text=True, env=env)
     assert killed.returncode == -signal.SIGKILL, killed.stderr[-2000:]
@@ -176,7 +171,8 @@ def test_run_killed_inside_the_write_leaves_nothing_final_then_reruns(workflow_d
     finished = subprocess.run(command, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr[-2000:]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
-    assert read_valid_run(out)["run_id"] != first["run_id"]
+    *_, rerun = read_valid_run(out)
+    assert rerun["run_id"] != first["run_id"]
 
 
 def test_run_refuses_to_replace_a_foreign_directory(workflow_dir, tmp_path):
