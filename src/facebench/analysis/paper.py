@@ -4,7 +4,7 @@ against a schema, and each claim's prose built from the same numbers."""
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,13 +28,19 @@ class Range:
 @dataclass(frozen=True)
 class ClaimNumbers:
     """One claim: where in the paper, its numbers (numbers, ranges, nested mappings of them)
-    and its text and the paper's figures, both filled in from the numbers."""
+    and its text and the paper's figures, both filled in from the numbers; the unit of the last
+    digit each number was reported to (``precision``, shaped like ``values`` or coarser), the
+    numbers that bound from above only (``one_sided``) and the detector/recognizer pairs it
+    names (``pairs``)."""
 
     number: int
     source: str
     values: dict[str, Any]
     text: str
     paper: str
+    precision: dict[str, Any] = field(default_factory=dict)
+    one_sided: tuple[str, ...] = ()
+    pairs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -53,6 +59,19 @@ class PaperClaims:
         if number not in self.claims:
             raise FacebenchError(f"{self.path}: no claim {number}")
         return self.claims[number].values
+
+    def precision(self, number: int, name: str, *keys: str) -> float:
+        """The unit of the last digit the paper gave value ``name`` (at ``keys`` within it) to:
+        the deepest number on that path of the claim's ``precision``."""
+        found: Any = self.claims[number].precision if number in self.claims else {}
+        for key in (name, *keys):
+            if not isinstance(found, dict):
+                break
+            found = found.get(key)
+        if not isinstance(found, int | float):
+            path = "/".join((name, *keys))
+            raise FacebenchError(f"{self.path}: claim {number}: no precision for {path}")
+        return float(found)
 
 
 class _Formatter(string.Formatter):
@@ -97,7 +116,8 @@ def read_paper_claims(path: Path = CLAIMS_YAML) -> PaperClaims:
     claims = {}
     for key, claim in document["claims"].items():
         values = {name: _ranges(value) for name, value in claim["values"].items()}
-        fields = {**names, **values}
+        pairs = claim.get("pairs", {})
+        fields = {**names, **values, **pairs}
         try:
             text = _Formatter().format(claim["text"], **fields)
             paper = _Formatter().format(claim["paper"], **fields)
@@ -105,7 +125,19 @@ def read_paper_claims(path: Path = CLAIMS_YAML) -> PaperClaims:
             raise FacebenchError(
                 f"{path}: claim {key}: a template does not fit its values ({error!r})"
             ) from error
-        claims[int(key)] = ClaimNumbers(int(key), claim["source"], values, text, paper)
+        unknown = sorted(set(claim.get("one_sided", [])) - set(values))
+        if unknown:
+            raise FacebenchError(f"{path}: claim {key}: one_sided names no value: {unknown[0]}")
+        claims[int(key)] = ClaimNumbers(
+            int(key),
+            claim["source"],
+            values,
+            text,
+            paper,
+            claim["precision"],
+            tuple(claim.get("one_sided", [])),
+            pairs,
+        )
     return PaperClaims(
         path,
         float(document["tolerance"]),
