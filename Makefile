@@ -10,7 +10,7 @@ SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
 # a single-node cluster (stopped after): on by default as root, FACEBENCH_SLURM=0 make test skips it.
 FACEBENCH_SLURM ?= $(if $(filter 0,$(shell id -u)),1,0)
 
-.PHONY: setup browser run report test test-fast test-slurm dry-run-paper lint bench-analysis clean
+.PHONY: setup browser network-tools run report test test-fast test-slurm dry-run-paper lint bench-analysis clean
 
 $(STAMP): envs/requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,14 @@ $(CHROMIUM):
 
 browser: $(CHROMIUM)
 
-run: setup
+# The strategies experiment builds emulated links in network namespaces (root): nftables gives
+# them packet loss. Without root nothing is installed and the experiment reports "not measured".
+network-tools:
+	@if [ "$$(id -u)" = 0 ] && ! command -v nft > /dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		--no-install-recommends nftables iproute2; fi
+
+run: setup network-tools
 	@start=$$(date +%s); $(BIN)/snakemake && \
 	echo "make run: workflow took $$(( $$(date +%s) - start )) s"
 
@@ -40,7 +47,7 @@ lint: setup
 	$(BIN)/snakemake --lint
 	$(BIN)/python envs/make_conda_env.py --check
 
-test: lint browser
+test: lint browser network-tools
 	FACEBENCH_SLURM=$(FACEBENCH_SLURM) FACEBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 	@$(MAKE) --no-print-directory dry-run-paper
 

@@ -33,6 +33,7 @@ GROUPS = {  # rule group: top-level packages its scripts and facebench modules i
         "av",
         "nvidia-ml-py",
         "pyarrow",
+        "scipy",  # the hybrid strategy's tracker (Hungarian assignment)
     ],
     "analysis": [
         *COMMON,

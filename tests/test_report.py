@@ -133,6 +133,25 @@ def _shown_table_rows(page: Page, category: str, name: str, labels: dict[str, st
     return rows
 
 
+def test_strategies_render(page, page_errors, workflow_dir):
+    """The cloud/edge/hybrid figures and tables are in the report (with their not-measured
+    message where this host cannot emulate links)."""
+    strategies = workflow_dir / "results" / "strategies"
+    page.get_by_text("Cloud vs edge vs hybrid", exact=True).first.click()
+    for name in ("strategies_latency", "strategies_bandwidth", "strategies_accuracy"):
+        labels = {"figure": "extra", "subject": name.replace("_", " ")}
+        _result_row(page, labels).locator("a[iconname=eye]").click()
+        natural, shown = _shown_image_size(page, f"{name}.svg")
+        assert natural > 100 and shown > 100, (name, natural, shown)
+    page.locator("nav a", has_text="Results").click()
+    table2 = (strategies / "table2.csv").read_text().splitlines()
+    rows = _shown_table_rows(
+        page, "Cloud vs edge vs hybrid", "table2.html", {"table": "strategies table2"}
+    )
+    assert rows == len(table2) - 1
+    assert page_errors == []
+
+
 def test_claims_and_tables_render(page, page_errors, workflow_dir):
     assert _shown_table_rows(page, "Paper vs ours", "claims.html", {"table": "claims"}) == 12
     table6 = (workflow_dir / "results" / "tables" / "table6.csv").read_text().splitlines()

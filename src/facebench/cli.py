@@ -1,5 +1,5 @@
-"""The ``facebench`` command line: ``backends``, ``probe``, ``bench``, ``run``, ``analyse`` and
-``collect``."""
+"""The ``facebench`` command line: ``backends``, ``probe``, ``bench``, ``run``, ``analyse``,
+``collect``, ``link-check`` and ``strategy``."""
 
 from __future__ import annotations
 
@@ -164,6 +164,65 @@ def _cmd_collect(args: argparse.Namespace) -> None:
         )
 
 
+def _strategies_section(config: Path) -> dict:
+    """The ``strategies`` section of a workflow config file."""
+    import yaml
+
+    try:
+        section = yaml.safe_load(config.read_text())["strategies"]
+        section["links"]
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise FacebenchError(f"{config}: no strategies section with links ({error})") from error
+    return section
+
+
+def _link(section: dict, name: str, config: Path):
+    from facebench.strategies.links import LinkProfile
+
+    if name not in section["links"]:
+        known = ", ".join(section["links"])
+        raise FacebenchError(f"{config}: no link {name!r} in strategies.links ({known})")
+    return LinkProfile.from_config(name, section["links"][name])
+
+
+def _cmd_link_check(args: argparse.Namespace) -> None:
+    from facebench.strategies.linkcheck import check_link
+
+    config = Path(args.config)
+    profile = _link(_strategies_section(config), args.link, config)
+    print(json.dumps(check_link(profile, Path(args.out))["measured"], indent=2))
+
+
+def _cmd_strategy(args: argparse.Namespace) -> None:
+    from facebench.strategies.experiment import run_strategy
+    from facebench.strategies.settings import StrategySettings, settings_params
+
+    config = Path(args.config)
+    section = _strategies_section(config)
+    profile = _link(section, args.link, config)
+    settings = StrategySettings(
+        models_dir=Path(args.models_dir),
+        gallery=Path(args.gallery),
+        **settings_params(section, args.alignment),
+    )
+    try:
+        link_check = json.loads(Path(args.link_check).read_text())
+    except (OSError, ValueError) as error:
+        raise FacebenchError(f"{args.link_check}: not a link check JSON ({error})") from error
+    video = Path(args.video)
+    meta = run_strategy(
+        args.strategy,
+        profile,
+        link_check,
+        video,
+        args.video_name or video.stem,
+        args.resolution,
+        settings,
+        Path(args.out),
+    )
+    print(json.dumps(meta["frames"], indent=2))
+
+
 def parser() -> argparse.ArgumentParser:
     from facebench.backends.registry import DETECTORS, RECOGNIZERS
 
@@ -252,6 +311,32 @@ def parser() -> argparse.ArgumentParser:
         help="file a run that differs from the one already there as the next free rep<k>",
     )
     collect.set_defaults(func=_cmd_collect)
+    link_check = commands.add_parser(
+        "link-check", help="build one emulated link and measure its RTT, rates and loss (root)"
+    )
+    link_check.add_argument("--link", required=True, help="a name in strategies.links")
+    link_check.add_argument("--config", default="config/config.yaml")
+    link_check.add_argument("--out", required=True, help="JSON file to write")
+    link_check.set_defaults(func=_cmd_link_check)
+    strategy = commands.add_parser(
+        "strategy", help="one cloud/edge/hybrid run across one emulated link (root)"
+    )
+    strategy.add_argument("--strategy", required=True, choices=["cloud", "edge", "hybrid"])
+    strategy.add_argument("--link", required=True, help="a name in strategies.links")
+    strategy.add_argument("--config", default="config/config.yaml", help="its strategies section")
+    strategy.add_argument("--video", required=True, help="the video the camera replays")
+    strategy.add_argument("--video-name", help="its name in the results (default: file stem)")
+    strategy.add_argument("--resolution", required=True, help="its resolution's name")
+    strategy.add_argument("--models-dir", default="resources/models")
+    strategy.add_argument("--gallery", required=True, help="gallery .npz of the recognizer")
+    strategy.add_argument("--alignment", choices=["crop", "similarity"], default="crop")
+    strategy.add_argument(
+        "--link-check", required=True, help="the link's JSON written by `facebench link-check`"
+    )
+    strategy.add_argument(
+        "--out", required=True, help="directory for frames.csv, faces.csv, run.json"
+    )
+    strategy.set_defaults(func=_cmd_strategy)
     return top
 
 

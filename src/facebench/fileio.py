@@ -50,7 +50,8 @@ def kill_point(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (also when it is another user's)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -68,7 +69,7 @@ def sweep_stale_temps(final: Path) -> list[Path]:
     for kind in ("tmp", "old"):
         for path in final.parent.glob(f".{final.name}.{kind}-*"):
             pid = path.name.rsplit("-", 1)[1]
-            if pid.isdigit() and (int(pid) == os.getpid() or not _pid_alive(int(pid))):
+            if pid.isdigit() and (int(pid) == os.getpid() or not pid_alive(int(pid))):
                 _remove(path)
                 stale.append(path)
     return stale

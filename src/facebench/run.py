@@ -48,16 +48,14 @@ class RunConfig:
     sampler_period_s: float = 0.010  # sensors sampled every 10 ms (Srivastava et al.)
 
 
-def _model_files(config: RunConfig) -> dict[str, Path]:
-    det, rec = DETECTORS[config.detector], RECOGNIZERS[config.recognizer]
+def model_files(models_dir: Path, detector: str, recognizer: str, gallery: Path) -> dict[str, Path]:
+    """Every file a run's results depend on, by role (their checksums go into run.json)."""
+    det, rec = DETECTORS[detector], RECOGNIZERS[recognizer]
     files = {
-        f"detector/{n}": model_file(config.models_dir, det.framework, n, det.precision)
-        for n in MTCNN_NETS
+        f"detector/{n}": model_file(models_dir, det.framework, n, det.precision) for n in MTCNN_NETS
     }
-    files["recognizer/facenet"] = model_file(
-        config.models_dir, rec.framework, FACENET, rec.precision
-    )
-    files["gallery"] = config.gallery
+    files["recognizer/facenet"] = model_file(models_dir, rec.framework, FACENET, rec.precision)
+    files["gallery"] = gallery
     return files
 
 
@@ -139,7 +137,9 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
     sensed = per_frame(s.samples(), log.bounds_ns)
     frames = pd.concat([log.frames, sensed.drop(columns="n_samples")], axis=1)
     summary = summarize(frames)
-    meta = collect_run_metadata(_model_files(config))
+    meta = collect_run_metadata(
+        model_files(config.models_dir, config.detector, config.recognizer, config.gallery)
+    )
     meta.update(
         run_id=run_id,
         config={k: str(v) if isinstance(v, Path) else v for k, v in vars(config).items()},

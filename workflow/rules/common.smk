@@ -33,6 +33,8 @@ from facebench.devices import (
     read_capabilities,
 )
 from facebench.models.layout import FACENET, MTCNN_NETS, NETS, model_file
+from facebench.strategies.settings import settings_params
+from facebench.strategies.links import link_profiles, network_emulation_reason
 from facebench.workflow import run_dirs
 
 validate(config, workflow.source_path("../schemas/config.schema.yaml"))
@@ -502,6 +504,7 @@ ANALYSIS_OUTPUTS = [
     "results/claims.csv",
     "results/missing.csv",
     "results/notebooks/analysis.ipynb",
+    "results/strategies/summary.csv",
 ]
 
 
@@ -519,3 +522,110 @@ def get_final_output():
         *(run for device in SCHEDULED for run in get_run_outputs(device)),
         *ANALYSIS_OUTPUTS,
     ]
+
+
+# Cloud vs edge vs hybrid (strategies.smk): a configured experiment runs where this host can
+# emulate links; elsewhere ("auto") its outputs say "not measured: <reason>".
+STRATEGIES = config.get("strategies") or {}
+
+
+def strategies_reason():
+    """None when the strategies run here, else why not (the report says "not measured: " and
+    this)."""
+    if not STRATEGIES.get("links") or STRATEGIES.get("enabled", "auto") is False:
+        return "the strategies experiment is not enabled in this configuration"
+    if STRATEGIES["enabled"] is True:
+        return None  # run_strategy fails with the reason where it cannot run
+    reason = network_emulation_reason(link_profiles(STRATEGIES["links"]).values())
+    return reason
+
+
+def check_strategies():
+    """Errors of a strategies section that names what the workflow does not build."""
+    if not STRATEGIES.get("links"):
+        return []
+    errors = []
+    if STRATEGIES["video"] not in VIDEOS:
+        errors.append(
+            f"strategies.video: {STRATEGIES['video']!r} is not a configured video"
+        )
+    for res in STRATEGIES["resolutions"]:
+        if res not in RESOLUTIONS:
+            errors.append(f"strategies.resolutions: {res!r} not in videos.resolutions")
+    if STRATEGIES["recognizer"] not in config["gallery"]["recognizers"]:
+        errors.append(
+            f"strategies.recognizer: {STRATEGIES['recognizer']!r} has no gallery "
+            "(add it to gallery.recognizers)"
+        )
+    return errors
+
+
+if strategy_errors := check_strategies():
+    raise WorkflowError("; ".join(strategy_errors))
+STRATEGIES_REASON = strategies_reason()
+
+
+def get_link_entry(wildcards):
+    """The link's profile as configured (plain values: the rule reruns when they change)."""
+    return STRATEGIES["links"][wildcards.link]
+
+
+def get_strategy_models(wildcards):
+    return [
+        *backend_models("detector", STRATEGIES["detector"]),
+        *backend_models("recognizer", STRATEGIES["recognizer"]),
+    ]
+
+
+def get_strategy_gallery(wildcards):
+    return f"resources/gallery/{STRATEGIES['recognizer']}.npz"
+
+
+def get_strategy_params(wildcards):
+    return settings_params(STRATEGIES, config["alignment"])
+
+
+def get_strategy_runs(wildcards):
+    """Every strategy run's run.json, none where the experiment cannot run here."""
+    if STRATEGIES_REASON:
+        return []
+    return expand(
+        "results/strategies/runs/{strategy}/{link}/{video}_{res}/run.json",
+        strategy=STRATEGIES["names"],
+        link=STRATEGIES["links"],
+        video=STRATEGIES["video"],
+        res=STRATEGIES["resolutions"],
+    )
+
+
+def get_strategy_groundtruth(wildcards):
+    if not STRATEGIES.get("links"):
+        return []
+    return expand(
+        "resources/videos/{video}/{res}.groundtruth.csv",
+        video=STRATEGIES["video"],
+        res=STRATEGIES["resolutions"],
+    )
+
+
+STRATEGY_TABLES = ("table2", "summary", "winners")
+STRATEGY_FIGURES = ("strategies_latency", "strategies_bandwidth", "strategies_accuracy")
+STRATEGY_CATEGORY = "Cloud vs edge vs hybrid"
+
+
+def strategy_figure_output(name):
+    return report(
+        f"results/strategies/{name}.svg",
+        caption=f"../report/strategies/{name}.rst",
+        category=STRATEGY_CATEGORY,
+        labels={"figure": "extra", "subject": name.replace("_", " ")},
+    )
+
+
+def strategy_table_output(name):
+    return report(
+        f"results/strategies/{name}.html",
+        caption=f"../report/strategies/{name}.rst",
+        category=STRATEGY_CATEGORY,
+        labels={"table": f"strategies {name}"},
+    )

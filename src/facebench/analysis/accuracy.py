@@ -10,6 +10,7 @@ are scored.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -88,10 +89,10 @@ def _match_frame(
 
 
 def _run_codes(
-    frames: pd.DataFrame, faces: pd.DataFrame
+    frames: pd.DataFrame, faces: pd.DataFrame, keys: Sequence[str] = CONFIG_COLUMNS
 ) -> tuple[np.ndarray, np.ndarray, pd.DataFrame]:
-    """Integer run code of each frame and face row, and the runs' config (one row per code)."""
-    keys = list(CONFIG_COLUMNS)
+    """Integer run code of each frame and face row, and the runs' ``keys`` (one row per code)."""
+    keys = list(keys)
     both = pd.concat([frames[keys], faces[keys]], ignore_index=True)
     grouped = both.groupby(keys, observed=True, sort=True)
     codes = grouped.ngroup().to_numpy()
@@ -138,11 +139,13 @@ def run_accuracy(
     truth: pd.DataFrame,
     enrolled: frozenset[str] | set[str],
     iou_min: float = MATCH_IOU,
+    keys: Sequence[str] = CONFIG_COLUMNS,
 ) -> pd.DataFrame:
-    """Per run: counts, ``precision``, ``recall``, ``recall_detectable`` and
-    ``identification_accuracy`` (matched faces with the right identity; a person not in
-    ``enrolled`` is right when identified as ``unknown``). NaN where nothing was scored."""
-    frame_run, face_run, runs = _run_codes(frames, faces)
+    """Per run (one combination of ``keys``): counts, ``precision``, ``recall``,
+    ``recall_detectable`` and ``identification_accuracy`` (matched faces with the right identity;
+    a person not in ``enrolled`` is right when identified as ``unknown``). NaN where nothing was
+    scored."""
+    frame_run, face_run, runs = _run_codes(frames, faces, keys)
     truth_rows = _truth_per_run(frames, frame_run, truth)
     scored_keys = truth_rows["key"].unique()
     has_face = truth["identity"].notna().to_numpy()

@@ -1,0 +1,103 @@
+"""The strategies experiment end to end: the CI run's outputs, and a server killed mid-run."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from facebench.errors import FacebenchError
+from facebench.strategies.experiment import run_strategy
+from facebench.strategies.links import LinkProfile, network_emulation_reason
+from facebench.strategies.settings import StrategySettings
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+CI = yaml.safe_load((REPO_ROOT / "config" / "ci.yaml").read_text())["strategies"]
+LAN = LinkProfile("lan", 1000.0, 1000.0, 1.0)
+REASON = network_emulation_reason([LinkProfile.from_config(n, e) for n, e in CI["links"].items()])
+needs_links = pytest.mark.skipif(REASON is not None, reason=f"no network emulation: {REASON}")
+
+
+def _namespaces() -> set[str]:
+    listed = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    return {line.split()[0] for line in listed.splitlines() if line.strip()}
+
+
+def test_ci_run_has_every_strategy_on_every_link_or_says_why_not(workflow_dir):
+    strategies = workflow_dir / "results" / "strategies"
+    summary = pd.read_csv(strategies / "summary.csv", dtype={"resolution": str})
+    if REASON is not None:
+        assert summary.empty
+        assert "not measured" in (strategies / "strategies_latency.svg").read_text()
+        return
+    expected = {(s, link) for s in CI["names"] for link in CI["links"]}
+    assert set(zip(summary["strategy"], summary["link"], strict=True)) == expected
+    assert (summary["latency_p50_ms"] > 0).all()
+    assert (summary["achieved_fps"] > 0).all()
+    assert (summary["achieved_fps"] <= summary["captured_fps"] + 1e-9).all()
+    assert summary["identification_accuracy"].between(0, 1).all()
+    per_frame = summary.set_index(["strategy", "link"])["bytes_up_per_frame"]
+    for link in CI["links"]:  # what leaves the site, by design: frames > crops > metadata
+        assert per_frame["cloud", link] > per_frame["hybrid", link] > per_frame["edge", link]
+    frames = pd.read_parquet(strategies / "frames.parquet")
+    hybrid = frames[(frames["strategy"] == "hybrid") & (frames["status"] == "processed")]
+    assert 0 < hybrid["n_sent_faces"].sum() < hybrid["n_faces"].sum()  # tracks reuse identities
+
+
+def test_each_run_records_its_link_check_and_what_the_edge_is(workflow_dir):
+    runs = sorted((workflow_dir / "results" / "strategies" / "runs").glob("*/*/*/run.json"))
+    if REASON is not None:
+        assert runs == []
+        return
+    assert len(runs) == len(CI["names"]) * len(CI["links"]) * len(CI["resolutions"])
+    for path in runs:
+        run = json.loads(path.read_text())
+        assert "not an edge board" in run["edge_emulation"]
+        nominal = CI["links"][run["link"]]
+        measured = run["link_check"]["measured"]
+        assert measured["up_mbit"] == pytest.approx(nominal["up_mbit"], rel=0.2)
+        spread = 2 * nominal.get("jitter_ms", 0) + 1  # jitter: normal, per direction
+        assert (
+            nominal["rtt_ms"] - spread <= measured["rtt_ms_p50"] <= nominal["rtt_ms"] + spread + 5
+        )
+        assert run["frames"]["captured"] == sum(
+            run["frames"][k] for k in ("processed", "dropped", "lost")
+        )
+
+
+@needs_links
+def test_a_server_killed_mid_run_fails_the_run_and_leaves_nothing(workflow_dir, tmp_path):
+    resources = workflow_dir / "resources"
+    settings = StrategySettings(
+        resources / "models",
+        resources / "gallery" / "onnx.npz",
+        "onnx",
+        "onnx",
+        duration_s=8.0,
+    )
+    before = _namespaces()
+
+    def kill_server_soon(server: subprocess.Popen, edge: subprocess.Popen) -> None:
+        threading.Timer(3.0, server.kill).start()
+
+    out = tmp_path / "run"
+    with pytest.raises(FacebenchError, match="cloud over link lan: edge: server closed"):
+        run_strategy(
+            "cloud",
+            LAN,
+            {},
+            resources / "videos" / "video1" / "480.mp4",
+            "video1",
+            "480",
+            settings,
+            out,
+            on_started=kill_server_soon,
+        )
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temporary left either
+    assert _namespaces() <= before
