@@ -133,12 +133,19 @@ def _shown_table_rows(page: Page, category: str, name: str, labels: dict[str, st
     return rows
 
 
-def test_strategies_render(page, page_errors, workflow_dir):
-    """The cloud/edge/hybrid figures and tables are in the report (with their not-measured
-    message where this host cannot emulate links)."""
+def test_strategies_and_serving_render(page, page_errors, workflow_dir):
+    """The cloud/edge/hybrid and serving figures and tables are in the report (with their
+    not-measured message where this host cannot emulate links)."""
     strategies = workflow_dir / "results" / "strategies"
     page.get_by_text("Cloud vs edge vs hybrid", exact=True).first.click()
     for name in ("strategies_latency", "strategies_bandwidth", "strategies_accuracy"):
+        labels = {"figure": "extra", "subject": name.replace("_", " ")}
+        _result_row(page, labels).locator("a[iconname=eye]").click()
+        natural, shown = _shown_image_size(page, f"{name}.svg")
+        assert natural > 100 and shown > 100, (name, natural, shown)
+    page.locator("nav a", has_text="Results").click()
+    page.get_by_text("One server, many cameras", exact=True).first.click()
+    for name in ("serving_throughput", "serving_latency", "serving_breakdown"):
         labels = {"figure": "extra", "subject": name.replace("_", " ")}
         _result_row(page, labels).locator("a[iconname=eye]").click()
         natural, shown = _shown_image_size(page, f"{name}.svg")

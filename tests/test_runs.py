@@ -213,6 +213,14 @@ def test_measurement_jobs_are_serialised(tmp_path):
     sampler = [job for job in jobs if "rule measure_sampler_overhead:" in job]
     assert len(sampler) == len(config["runs"]["this_host"])
     assert all("bench=1" in job for job in sampler)
-    measuring = ("rule run_inference:", "rule measure_sampler_overhead:")
+    measuring = (
+        "rule run_inference:",
+        "rule measure_sampler_overhead:",
+        "rule check_link:",
+        "rule run_strategy:",
+        "rule run_serving:",
+    )
+    experiments = [job for job in jobs if any(m in job for m in measuring[2:])]
+    assert all("bench=1" in job for job in experiments)
     others = [job for job in jobs if "rule " in job and not any(m in job for m in measuring)]
     assert others and all("bench=1" not in job for job in others)

@@ -55,6 +55,8 @@ REMAINING_RULES = {
     "check_claims",
     "draw_figures",
     "execute_notebook",
+    "aggregate_strategies",  # with the experiments switched off: their not-measured outputs
+    "aggregate_serving",
     "all",
 }
 RUN_OUTPUT = re.compile(r"results/runs/([^/\s]+)/([^/\s]+)/([^/\s]+)/rep\d+/run\.json")
@@ -103,6 +105,8 @@ def write_config(workdir: Path, partitions: dict[str, str]) -> Path:
         devices=devices, this_host=list(devices), pair=["slurm-edge", "slurm-cloud"]
     )
     config["runs"]["sampler_check_s"] = 1
+    config["strategies"]["enabled"] = False  # this host's experiments: not what SLURM runs
+    config["serving"]["enabled"] = False
     path = workdir / "config.yaml"
     # Key order kept: Snakemake compares params as recorded, dict order included.
     path.write_text(yaml.safe_dump(config, sort_keys=False))

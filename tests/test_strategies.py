@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 
 import cv2
 import numpy as np
 import pytest
 
 from facebench.backends.base import Detections
-from facebench.pipeline import FrameResult
+from facebench.faces import l2_normalize
+from facebench.gallery import Gallery
+from facebench.pipeline import FacePipeline, FrameResult
 from facebench.strategies import server as server_module
 from facebench.strategies.endpoints import encode_jpeg
 from facebench.strategies.protocol import (
@@ -26,7 +29,7 @@ from facebench.strategies.protocol import (
     parse_header,
     recv_message,
 )
-from facebench.strategies.server import RecognitionServer, listen, split_crops
+from facebench.strategies.server import NoopPipeline, RecognitionServer, listen, split_crops
 from facebench.strategies.tracker import IouTracker
 
 BOX = np.array([[100.0, 100.0, 160.0, 180.0]])
@@ -107,25 +110,46 @@ class SlowPipeline:
         return np.array(["someone"] * len(faces)), np.full(len(faces), 0.5)
 
 
+@contextlib.contextmanager
+def on_loop(
+    start: Callable[[], Awaitable[asyncio.Server]],
+    stop: Callable[[], Awaitable[None]] | None = None,
+) -> Iterator[int]:
+    """The server ``start`` makes, on its own event loop in a thread; its port. On the way
+    out: the listener closed, ``stop`` awaited, every task left cancelled."""
+    loop = asyncio.new_event_loop()
+    listener = loop.run_until_complete(start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    try:
+        yield listener.sockets[0].getsockname()[1]
+    finally:
+
+        async def shutdown() -> None:
+            listener.close()
+            if stop:
+                await stop()
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(5)
+
+
+def running(recognition: RecognitionServer) -> contextlib.AbstractContextManager[int]:
+    """``recognition`` on a free loopback port, its loop in a thread; the port."""
+    return on_loop(lambda: listen(recognition, "127.0.0.1", 0), recognition.batcher.stop)
+
+
 @pytest.fixture
 def serving() -> Iterator[tuple[RecognitionServer, int]]:
     """A RecognitionServer on a free loopback port, its loop in a thread."""
     recognition = RecognitionServer(SlowPipeline(0.05))
-    loop = asyncio.new_event_loop()
-    listener = loop.run_until_complete(listen(recognition, "127.0.0.1", 0))
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    yield recognition, listener.sockets[0].getsockname()[1]
-
-    async def shutdown() -> None:
-        listener.close()
-        recognition.worker_task.cancel()
-        await asyncio.gather(recognition.worker_task, return_exceptions=True)
-
-    asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(5)
-    recognition.executor.shutdown(wait=False)
+    with running(recognition) as port:
+        yield recognition, port
 
 
 def _connect(port: int) -> socket.socket:
@@ -171,19 +195,26 @@ def test_server_rejects_garbage_and_keeps_serving(serving) -> None:
     assert recognition.counters.messages == 4  # hello, frame, launch, stats
 
 
-def test_a_flooded_server_rejects_cleanly_and_recovers(serving) -> None:
-    _, port = serving
+def _flood(port: int, queue_size: int) -> tuple[list[dict], dict]:
+    """Three queues' worth of frames at once, then one more frame; the replies to the flood
+    and the stats after."""
     jpeg = encode_jpeg(np.zeros((48, 64, 3), np.uint8), 90)
-    n = 3 * server_module.QUEUE_SIZE
+    n = 3 * queue_size
     with _connect(port) as sock:
         for frame in range(n):
             sock.sendall(encode({"kind": "frame", "frame": frame}, jpeg))
         replies = [recv_message(sock)[0] for _ in range(n)]
-        rejected = [r for r in replies if r["kind"] == "error"]
-        assert rejected and all(r["error"] == "server queue full" for r in rejected)
-        assert sum(r["kind"] == "result" for r in replies) >= server_module.QUEUE_SIZE
         assert _request(sock, {"kind": "frame", "frame": n}, jpeg)["kind"] == "result"
-        assert _request(sock, {"kind": "stats"})["rejected"] == len(rejected)
+        return replies, _request(sock, {"kind": "stats"})
+
+
+def test_a_flooded_server_rejects_cleanly_and_recovers(serving) -> None:
+    _, port = serving
+    replies, stats = _flood(port, server_module.QUEUE_SIZE)
+    rejected = [r for r in replies if r["kind"] == "error"]
+    assert rejected and all(r["error"] == "server queue full" for r in rejected)
+    assert sum(r["kind"] == "result" for r in replies) >= server_module.QUEUE_SIZE
+    assert stats["rejected"] == len(rejected)
 
 
 def test_hybrid_faces_take_identities_from_crops_then_from_the_track(serving) -> None:
@@ -205,3 +236,204 @@ def test_hybrid_faces_take_identities_from_crops_then_from_the_track(serving) ->
         later = _request(sock, {"kind": "faces", "frame": 1, "faces": [face]})
     assert first["faces"][0]["identity"] == "someone" and first["faces"][0]["source"] == "server"
     assert later["faces"][0]["identity"] == "someone" and later["faces"][0]["source"] == "cache"
+
+
+COLOURS = ("red", "green", "blue")
+
+
+class HalvesDetector:
+    """A face in the middle of each half of a frame that is not black, after ``delay_s``."""
+
+    def __init__(self, delay_s: float) -> None:
+        self.delay_s = delay_s
+
+    def detect(self, rgb: np.ndarray, stages: dict | None = None) -> Detections:
+        time.sleep(self.delay_s)
+        height, width = rgb.shape[:2]
+        half = width // 2
+        boxes = [
+            [x + half / 2 - 20, height / 2 - 20, x + half / 2 + 20, height / 2 + 20]
+            for x in (0, half)
+            if rgb[:, x : x + half].mean() > 20
+        ]
+        n = len(boxes)
+        return Detections(
+            np.array(boxes, np.float32).reshape(n, 4),
+            np.full(n, 0.9, np.float32),
+            np.zeros((n, 5, 2), np.float32),
+        )
+
+
+class ColourRecognizer:
+    """The mean of each colour channel of a face as its embedding: deterministic, per row."""
+
+    def embed(self, faces: np.ndarray) -> np.ndarray:
+        means = faces.mean(axis=(1, 2))
+        return l2_normalize(np.pad(means, ((0, 0), (0, 125))))
+
+
+def colour_pipeline(delay_s: float = 0.0) -> FacePipeline:
+    """Red, green and blue faces enrolled; a detector that takes ``delay_s`` per frame."""
+    gallery = Gallery(np.array(COLOURS), np.eye(3, 128, dtype=np.float32), 1.2)
+    return FacePipeline(HalvesDetector(delay_s), ColourRecognizer(), gallery)
+
+
+def _painted(*colours: str | None, size: tuple[int, int] = (100, 200)) -> np.ndarray:
+    """An RGB image in vertical stripes, one per colour (None: black)."""
+    rgb = np.zeros((*size, 3), np.uint8)
+    width = size[1] // len(colours)
+    for i, colour in enumerate(colours):
+        if colour:
+            rgb[:, i * width : (i + 1) * width, COLOURS.index(colour)] = 255
+    return rgb
+
+
+def _crops_message(frame: int, colours: list[str], tracks: list[int]) -> tuple[dict, bytes]:
+    crops = [encode_jpeg(_painted(c, size=(160, 160)), 90) for c in colours]
+    rows = [{"box": [0, 0, 10, 10], "score": 0.9, "track": t} for t in [*tracks, 99]]
+    header = {"kind": "faces", "frame": frame, "faces": rows}
+    header.update(crop_tracks=tracks, crop_bytes=[len(c) for c in crops])
+    return header, b"".join(crops)
+
+
+def _together(port: int, messages: list[tuple[dict, bytes]]) -> list[dict]:
+    """Each message from its own client, all sent before any reply is read."""
+    socks = [_connect(port) for _ in messages]
+    try:
+        for sock, (header, payload) in zip(socks, messages, strict=True):
+            sock.sendall(encode(header, payload))
+        return [recv_message(sock)[0] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
+
+
+def _seen(reply: dict) -> list[tuple]:
+    return [(f["identity"], f.get("source"), f["box"]) for f in reply["faces"]]
+
+
+def test_a_batch_answers_every_client_as_one_at_a_time_would() -> None:
+    messages = [
+        ({"kind": "frame", "frame": 0}, encode_jpeg(_painted("red", "blue"), 95)),
+        ({"kind": "frame", "frame": 1}, encode_jpeg(_painted("green", None), 95)),
+        _crops_message(2, ["blue", "red"], [1, 2]),
+        ({"kind": "frame", "frame": 3}, encode_jpeg(_painted(None, None), 95)),
+    ]
+    batched = RecognitionServer(colour_pipeline(0.05), max_batch=4, max_queue_delay_s=2.0)
+    with running(batched) as port:
+        start = time.monotonic()
+        replies = _together(port, messages)
+        elapsed_s = time.monotonic() - start
+    with running(RecognitionServer(colour_pipeline(0.05))) as port:
+        alone = _together(port, messages)
+    assert elapsed_s < 2.0  # the batch ran when full, not after the delay
+    assert [_seen(r) for r in replies] == [_seen(r) for r in alone]
+    assert [[f["identity"] for f in r["faces"]] for r in replies] == [
+        ["red", "blue"],
+        ["green"],
+        ["blue", "red", "unknown"],
+        [],
+    ]
+    for batch, one in zip(replies, alone, strict=True):
+        distances = [f["distance"] for f in batch["faces"]]
+        assert distances == pytest.approx([f["distance"] for f in one["faces"]], nan_ok=True)
+        assert batch["batch_size"] == 4 and batch["batch_faces"] == 5
+        assert one["batch_size"] == 1 and one["batch_faces"] == len(one["faces"]) - (
+            one["frame"] == 2
+        )
+        times = ["t_recv_ns", "t_enqueue_ns", "t_batch_start_ns", "t_assembled_ns", "t_done_ns"]
+        assert [batch[t] for t in times] == sorted(batch[t] for t in times)
+        assert batch["t_done_ns"] <= batch["t_reply_ns"] and batch["server_cpu_s"] >= 0
+        assert batch["t_assembled_ns"] - batch["t_batch_start_ns"] >= 0.15e9  # 3 frames detected
+
+
+def test_a_malformed_message_fails_alone_in_its_batch() -> None:
+    jpeg = encode_jpeg(_painted("red", None), 95)
+    messages = [
+        ({"kind": "frame", "frame": 0}, jpeg),
+        ({"kind": "frame", "frame": 1}, b"not a jpeg"),
+        ({"kind": "faces", "frame": 2, "crop_tracks": [1], "crop_bytes": [5]}, b"short"),
+        ({"kind": "frame", "frame": 3}, jpeg),
+    ]
+    recognition = RecognitionServer(colour_pipeline(), max_batch=4, max_queue_delay_s=2.0)
+    with running(recognition) as port:
+        good, bad, short, also_good = _together(port, messages)
+    assert good["faces"][0]["identity"] == also_good["faces"][0]["identity"] == "red"
+    assert good["batch_size"] == 4 and good["batch_faces"] == 2
+    assert bad["kind"] == short["kind"] == "error" and "JPEG" in bad["error"]
+    assert recognition.counters.errors == 2
+
+
+def test_a_flooded_batching_server_rejects_cleanly_and_recovers() -> None:
+    recognition = RecognitionServer(colour_pipeline(0.02), 4, 0.01, queue_limit=6)
+    with running(recognition) as port:
+        replies, stats = _flood(port, 6)
+    rejected = [r for r in replies if r["kind"] == "error"]
+    assert rejected and all(r["error"] == "server queue full" for r in rejected)
+    assert stats["rejected"] == len(rejected) and stats["batch_sizes"]["4"] >= 1
+    assert stats["items"] == len(replies) + 1 - len(rejected)
+    assert stats["batches"] == sum(stats["batch_sizes"].values()) and stats["rss_mb"] > 0
+
+
+def test_a_client_that_stops_reading_delays_no_one_else(monkeypatch) -> None:
+    monkeypatch.setattr(server_module, "MAX_WRITE_BUFFER", 1 << 20)
+    rows = [{"track": 1}] * 500  # a reply of ~35 kB per message, never read
+    recognition = RecognitionServer(SlowPipeline(), queue_limit=400)
+    with running(recognition) as port:
+        stalled = socket.socket()
+        stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        stalled.connect(("127.0.0.1", port))
+        with stalled, _connect(port) as sock:
+            with contextlib.suppress(OSError):  # the server may cut it off mid-flood
+                for frame in range(300):
+                    stalled.sendall(encode({"kind": "faces", "frame": frame, "faces": rows}))
+            jpeg = encode_jpeg(np.zeros((48, 64, 3), np.uint8), 90)
+            sock.settimeout(5.0)  # a batcher waiting on the stalled client never answers
+            reply = _request(sock, {"kind": "frame", "frame": 0}, jpeg)
+            assert reply["kind"] == "result"
+            deadline = time.monotonic() + 5.0
+            while recognition.counters.slow_clients == 0 and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert _request(sock, {"kind": "frame", "frame": 1}, jpeg)["kind"] == "result"
+    assert recognition.counters.slow_clients == 1
+
+
+def test_a_client_that_leaves_has_its_waiting_messages_withdrawn() -> None:
+    recognition = RecognitionServer(SlowPipeline(0.3))
+    jpeg = encode_jpeg(np.zeros((48, 64, 3), np.uint8), 90)
+    with running(recognition) as port:
+        with _connect(port) as leaving:
+            for frame in range(5):
+                leaving.sendall(encode({"kind": "frame", "frame": frame}, jpeg))
+        with _connect(port) as sock:
+            deadline = time.monotonic() + 5.0
+            while _request(sock, {"kind": "stats"})["dropped"] < 5:
+                assert time.monotonic() < deadline, "results of a departed client not dropped"
+                time.sleep(0.01)
+            assert _request(sock, {"kind": "frame", "frame": 0}, jpeg)["kind"] == "result"
+    assert recognition.batcher.counters.items == 2  # its frame 0 (running as it left) and ours
+
+
+def test_a_reply_too_large_for_the_protocol_becomes_an_error(serving) -> None:
+    _, port = serving
+    with _connect(port) as sock:
+        reply = _request(sock, {"kind": "faces", "frame": 0, "faces": [{}] * 5000})
+        assert reply["kind"] == "error" and "too large" in reply["error"]
+        assert reply["frame"] == 0
+        assert _request(sock, {"kind": "hello"})["kind"] == "hello"
+
+
+@pytest.mark.parametrize("max_batch", [1, 2])
+def test_the_noop_harness_check_finds_no_one_and_needs_no_model(max_batch) -> None:
+    header, payload = _crops_message(1, ["red"], [4])
+    with running(RecognitionServer(NoopPipeline(), max_batch)) as port, _connect(port) as sock:
+        frame = _request(sock, {"kind": "frame", "frame": 0}, encode_jpeg(_painted("red"), 90))
+        crops = _request(sock, header, payload)
+    assert frame["faces"] == []
+    assert [f["identity"] for f in crops["faces"]] == ["unknown", "unknown"]
+
+
+def test_the_server_needs_models_unless_it_is_the_noop_check(capsys) -> None:
+    with pytest.raises(SystemExit):
+        server_module.main(["--host", "127.0.0.1", "--port", "0", "--detector", "onnx"])
+    assert "--models-dir, --gallery, --recognizer required" in capsys.readouterr().err

@@ -505,6 +505,7 @@ ANALYSIS_OUTPUTS = [
     "results/missing.csv",
     "results/notebooks/analysis.ipynb",
     "results/strategies/summary.csv",
+    "results/serving/points.csv",
 ]
 
 
@@ -628,4 +629,116 @@ def strategy_table_output(name):
         caption=f"../report/strategies/{name}.rst",
         category=STRATEGY_CATEGORY,
         labels={"table": f"strategies {name}"},
+    )
+
+
+# One server, many cameras (serving.smk): on loopback, so it runs on every host.
+SERVING = config.get("serving") or {}
+SERVING_ON = bool(SERVING.get("enabled", True) and SERVING.get("recognizers"))
+
+
+def check_serving():
+    """Errors of a serving section that names what the workflow does not build."""
+    if not SERVING_ON:
+        return []
+    errors = []
+    if SERVING["video"] not in VIDEOS:
+        errors.append(f"serving.video: {SERVING['video']!r} is not a configured video")
+    if SERVING["resolution"] not in RESOLUTIONS:
+        errors.append(
+            f"serving.resolution: {SERVING['resolution']!r} not in videos.resolutions"
+        )
+    for recognizer in SERVING["recognizers"]:
+        if recognizer not in config["gallery"]["recognizers"]:
+            errors.append(
+                f"serving.recognizers: {recognizer!r} has no gallery "
+                "(add it to gallery.recognizers)"
+            )
+    return errors
+
+
+if serving_errors := check_serving():
+    raise WorkflowError("; ".join(serving_errors))
+SERVING_REASON = None if SERVING_ON else "the serving experiment is not enabled"
+NOOP = "noop"  # the harness check's model: no network runs
+
+
+def serving_video(wildcards=None):
+    return f"resources/videos/{SERVING['video']}/{SERVING['resolution']}.mp4"
+
+
+def get_serving_models(wildcards):
+    """The detector (the hybrid edge half, prepared once) and the server's recognizer."""
+    recognizer = [] if wildcards.model == NOOP else [wildcards.model]
+    return [
+        *backend_models("detector", SERVING["detector"]),
+        *(m for r in recognizer for m in backend_models("recognizer", r)),
+    ]
+
+
+def get_serving_gallery(wildcards):
+    """The gallery the server identifies with (the hybrid edge half needs one too)."""
+    return f"resources/gallery/{serving_recognizer(wildcards)}.npz"
+
+
+def serving_recognizer(wildcards):
+    """The recognizer of a serving run (the no-op run prepares hybrid crops with the first)."""
+    return SERVING["recognizers"][0] if wildcards.model == NOOP else wildcards.model
+
+
+def get_serving_params(wildcards):
+    keys = (
+        "strategy",
+        "detector",
+        "cameras",
+        "duration_s",
+        "warmup_s",
+        "p99_bound_ms",
+        "peak_iterations",
+        "queue_size",
+        "reidentify_s",
+    )
+    return {key: SERVING[key] for key in keys} | {
+        "alignment": config["alignment"],
+        "recognizer": serving_recognizer(wildcards),
+    }
+
+
+def get_serving_runs(wildcards):
+    """Every serving run's run.json: each recognizer x max_batch x max_queue_delay_ms, and
+    the no-op harness check at max_batch 1."""
+    if not SERVING_ON:
+        return []
+    runs = expand(
+        "results/serving/runs/{model}/b{batch}_d{delay:g}/run.json",
+        model=SERVING["recognizers"],
+        batch=SERVING["max_batch"],
+        delay=SERVING["max_queue_delay_ms"],
+    )
+    if SERVING.get("noop_check", True):
+        runs.append(f"results/serving/runs/{NOOP}/b1_d0/run.json")
+    return runs
+
+
+def get_serving_groundtruth(wildcards):
+    if not SERVING_ON:
+        return []
+    return [
+        f"resources/videos/{SERVING['video']}/{SERVING['resolution']}.groundtruth.csv"
+    ]
+
+
+SERVING_TABLES = ("points", "capacity", "batching", "harness")
+SERVING_FIGURES = ("serving_throughput", "serving_latency", "serving_breakdown")
+SERVING_CATEGORY = "One server, many cameras"
+
+
+def serving_output(name, kind):
+    suffix = "svg" if kind == "figure" else "html"
+    labels = {"figure": "extra", "subject": name.replace("_", " ")}
+    return report(
+        f"results/serving/{name}.{suffix}",
+        caption=f"../report/serving/{name}.rst",
+        category=SERVING_CATEGORY,
+        labels=labels if kind == "figure" else {"table": f"serving {name}"},
     )

@@ -7,12 +7,9 @@ with rule_logging(snakemake):
 
     from facebench.analysis.accuracy import read_enrolled
     from facebench.strategies.summary import write_strategy_outputs
-    from facebench.videos.groundtruth import read_groundtruth
+    from facebench.videos.groundtruth import read_truths
 
-    truths = {  # resources/videos/<video>/<res>.groundtruth.csv
-        (Path(path).parent.name, Path(path).name.split(".")[0]): read_groundtruth(Path(path))
-        for path in snakemake.input.groundtruth
-    }
+    truths = read_truths(snakemake.input.groundtruth)
     written = write_strategy_outputs(
         [Path(run).parent for run in snakemake.input.runs],
         truths,

@@ -18,7 +18,6 @@ import contextlib
 import math
 import os
 import socket
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -27,11 +26,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.errors import FacebenchError
 from facebench.faces import extract_faces
 from facebench.fileio import write_json
 from facebench.measure import peak_rss_mb
-from facebench.strategies.endpoints import encode_jpeg, load_pipeline, read_clip
+from facebench.strategies.endpoints import (
+    ServerGone,
+    add_pipeline_arguments,
+    encode_jpeg,
+    exit_on_error,
+    missing_pipeline_flags,
+    pipeline_from_args,
+    read_clip,
+)
 from facebench.strategies.protocol import (
     TRANSPORT,
     PeerClosed,
@@ -58,10 +64,6 @@ FACE_COLUMNS = [
     "track_id",
     "source",
 ]
-
-
-class ServerGone(FacebenchError):
-    """The server closed the connection or stopped answering."""
 
 
 class ServerLink:
@@ -342,14 +344,7 @@ def run_edge(args: argparse.Namespace) -> dict:
     t_load = time.perf_counter()
     pipeline = None
     if args.strategy != "cloud":
-        pipeline = load_pipeline(
-            args.models_dir,
-            args.gallery,
-            args.detector,
-            args.recognizer,
-            args.threads,
-            args.alignment,
-        )
+        pipeline = pipeline_from_args(args)
     clip, fps = read_clip(args.video)
     fps = args.fps or fps
     load_s = time.perf_counter() - t_load
@@ -417,26 +412,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--fps", type=float, default=0.0, help="capture rate (0: the video's)")
     parser.add_argument("--duration-s", type=float, required=True)
     parser.add_argument("--warmup-frames", type=int, default=5)
-    parser.add_argument("--models-dir", type=Path, required=True)
-    parser.add_argument("--gallery", type=Path, required=True)
-    parser.add_argument("--detector", required=True)
-    parser.add_argument("--recognizer", required=True)
-    parser.add_argument("--threads", type=int, default=1)
+    add_pipeline_arguments(parser, threads=1)
     parser.add_argument("--cpus", type=int, default=0, help="cores the edge may use (0: all)")
-    parser.add_argument("--alignment", default="crop")
     parser.add_argument("--jpeg-quality", type=int, default=90)
     parser.add_argument("--max-inflight", type=int, default=2)
     parser.add_argument("--reidentify-s", type=float, default=1.0)
     parser.add_argument("--out", type=Path, required=True)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.strategy != "cloud" and (missing := missing_pipeline_flags(args)):
+        parser.error(f"{', '.join(missing)} required for the {args.strategy} strategy")
+    return args
 
 
 if __name__ == "__main__":
-    try:
-        run_edge(parse_args())
-    except ServerGone as error:
-        print(f"edge: {error}", file=sys.stderr)
-        sys.exit(3)
-    except FacebenchError as error:
-        print(f"edge: {error}", file=sys.stderr)
-        sys.exit(2)
+    exit_on_error("edge", lambda: run_edge(parse_args()))

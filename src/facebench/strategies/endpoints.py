@@ -1,7 +1,12 @@
-"""What the server and the edge both need: the pipeline, a clip in memory, JPEG encoding."""
+"""What the server, the edge and the load generator share: the pipeline and its command-line
+flags, a clip in memory, JPEG encoding, and how a process ends on an error."""
 
 from __future__ import annotations
 
+import argparse
+import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -14,6 +19,44 @@ from facebench.pipeline import FacePipeline
 from facebench.videos.reader import open_reader
 
 MAX_CLIP_BYTES = 2 << 30  # a clip is held decoded in memory: refuse more than 2 GiB
+PIPELINE_FLAGS = ("models_dir", "gallery", "detector", "recognizer")
+
+
+class ServerGone(FacebenchError):
+    """The server closed the connection or stopped answering."""
+
+
+def add_pipeline_arguments(parser: argparse.ArgumentParser, threads: int) -> None:
+    """--models-dir, --gallery, --detector, --recognizer (checked by ``missing_pipeline_flags``
+    where a process needs them), --threads (default ``threads``) and --alignment."""
+    parser.add_argument("--models-dir", type=Path)
+    parser.add_argument("--gallery", type=Path)
+    parser.add_argument("--detector")
+    parser.add_argument("--recognizer")
+    parser.add_argument("--threads", type=int, default=threads or os.cpu_count() or 1)
+    parser.add_argument("--alignment", default="crop")
+
+
+def missing_pipeline_flags(args: argparse.Namespace) -> list[str]:
+    """The pipeline flags ``args`` lacks, as written on the command line."""
+    return [f"--{flag.replace('_', '-')}" for flag in PIPELINE_FLAGS if not getattr(args, flag)]
+
+
+def pipeline_from_args(args: argparse.Namespace) -> FacePipeline:
+    """The pipeline the parsed pipeline flags name."""
+    return load_pipeline(
+        args.models_dir, args.gallery, args.detector, args.recognizer, args.threads, args.alignment
+    )
+
+
+def exit_on_error(name: str, main: Callable[[], object]) -> None:
+    """Run ``main``; on an error one line ``<name>: <error>`` on stderr and exit 3 when the
+    server went away, 2 on another facebench error."""
+    try:
+        main()
+    except FacebenchError as error:
+        print(f"{name}: {error}", file=sys.stderr)
+        sys.exit(3 if isinstance(error, ServerGone) else 2)
 
 
 def load_pipeline(

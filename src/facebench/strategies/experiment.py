@@ -61,12 +61,17 @@ def start_server(
         server = link.popen_in(
             link.cloud_ns, argv, stdout=subprocess.PIPE, stderr=log_file, text=True
         )
+    return server, wait_ready(server, log)
+
+
+def wait_ready(server: subprocess.Popen, log: Path) -> dict:
+    """The server's ready line (JSON on its stdout); stops it and raises if none comes."""
     deadline = time.monotonic() + SERVER_START_TIMEOUT_S
     while time.monotonic() < deadline:
         readable, _, _ = select.select([server.stdout], [], [], 1.0)
         line = server.stdout.readline() if readable else ""
         if line.startswith('{"ready"'):
-            return server, json.loads(line)
+            return json.loads(line)
         if server.poll() is not None:
             raise FacebenchError(f"recognition server failed to start: {_tail(log)}")
     stop_process(server)

@@ -10,7 +10,7 @@ From these: a winner per link by a stated rule, and the paper's qualitative Tabl
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from facebench.analysis.accuracy import COUNT_COLUMNS, run_accuracy
+from facebench.analysis.accuracy import COUNT_COLUMNS, add_rates, run_accuracy
 from facebench.analysis.aggregate import Columns, read_csv_typed, resolution_order, write_parquet
 from facebench.analysis.stages import write_csv, write_html
 from facebench.errors import FacebenchError
@@ -40,6 +40,7 @@ RULE = (
     "of the lowest is a tie, broken by the lower uplink kbit/s"
 )
 Z_95 = 1.959964
+PASS = "clip_pass"  # the pass over a looped clip, a key of clip_accuracy's runs
 LEAVES_SITE = {
     "cloud": "video frames (JPEG)",
     "edge": "metadata only (identities, boxes)",
@@ -273,35 +274,52 @@ def strategy_accuracy(
         .reset_index()
     )
     processed = measured[measured["status"] == "processed"]
-    faces_of = dict(iter(faces.groupby(list(KEYS))))
-    scores = [
-        run_accuracy(
-            run_frames,
-            faces_of.get(key, faces.iloc[:0]),
-            _capture_truth(run_frames, truths[key[2:]]),
-            enrolled,
-            keys=KEYS,
-        )
-        for key, run_frames in processed.groupby(list(KEYS))
-        if key[2:] in truths
-    ]
-    columns = [*counts.columns, *ACCURACY_COLUMNS]
-    if not scores:
-        return counts.reindex(columns=columns)
-    return counts.merge(pd.concat(scores), on=list(KEYS), how="left")[columns]
+    scores = clip_accuracy(processed, faces, truths, enrolled, KEYS)
+    return counts.merge(scores, on=list(KEYS), how="left")[[*counts.columns, *ACCURACY_COLUMNS]]
 
 
-def _capture_truth(run_frames: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    """The ground truth of each captured frame: that of its ``clip_frame``, keyed by ``frame``
-    (a frame without faces keeps a row with no identity)."""
-    truth = truth.assign(
+def clip_accuracy(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truths: Mapping[tuple[str, str], pd.DataFrame],
+    enrolled: frozenset[str] | set[str],
+    keys: Sequence[str],
+) -> pd.DataFrame:
+    """Per combination of ``keys`` (among them video and resolution; a frame number is unique
+    within one) in ``frames`` with ground truth (``truths[(video, resolution)]``):
+    ``run_accuracy``'s counts and rates, each frame and its faces scored against the ground
+    truth of its ``clip_frame`` (the clip loops)."""
+    keys = list(keys)
+    inputs = frames[["video", "resolution"]].drop_duplicates().itertuples(index=False, name=None)
+    present = [key for key in inputs if key in truths]
+    if not present:
+        return frames[keys].iloc[:0].assign(**dict.fromkeys(ACCURACY_COLUMNS, np.nan))
+    frames = frames.merge(pd.DataFrame(present, columns=["video", "resolution"]))
+    truth = pd.concat([_clip_truth(truths[key], *key) for key in present], ignore_index=True)
+    # one pass over the clip is one run of run_accuracy, its frames numbered as in the clip
+    scores = run_accuracy(
+        _by_clip_frame(frames), _by_clip_frame(faces), truth, enrolled, keys=[*keys, PASS]
+    )
+    counts = scores.groupby(keys)[list(COUNT_COLUMNS)].sum().reset_index()
+    return add_rates(counts.merge(frames[keys].drop_duplicates(), on=keys))
+
+
+def _by_clip_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its frames numbered as in the clip and the pass over the clip they are
+    from (``frame - clip_frame``: the frame is one clip frame of one pass)."""
+    passes = table["frame"] - table["clip_frame"]
+    return table.assign(**{PASS: passes, "frame": table["clip_frame"]})
+
+
+def _clip_truth(truth: pd.DataFrame, video: str, resolution: str) -> pd.DataFrame:
+    """``truth`` of an input as ``run_accuracy`` takes it (a frame without faces keeps a row
+    with no identity)."""
+    return truth.assign(
+        video=video,
+        resolution=resolution,
         identity=truth["identity"].mask(truth["identity"].eq("")),
         detectable=truth["detectable"].fillna(False).astype(bool),
-    ).rename(columns={"frame": "clip_frame"})
-    mapped = run_frames[["video", "resolution", "frame", "clip_frame"]].merge(
-        truth, on="clip_frame"
     )
-    return mapped.drop(columns="clip_frame")
 
 
 def strategy_table(
@@ -489,8 +507,13 @@ def _noise(group: pd.DataFrame) -> pd.Series:
     best = accuracy.idxmax() if accuracy.notna().any() else None
     if best is None:
         return pd.Series(0.0, index=group.index)
-    variance = accuracy * (1 - accuracy) / n + accuracy[best] * (1 - accuracy[best]) / n[best]
-    return (Z_95 * np.sqrt(variance)).fillna(0.0)
+    return difference_half_width(accuracy, n, accuracy[best], n[best]).fillna(0.0)
+
+
+def difference_half_width(p_a: Any, n_a: Any, p_b: Any, n_b: Any) -> Any:
+    """Half-width of the 95 % normal interval of the difference of two proportions ``p_a`` of
+    ``n_a`` and ``p_b`` of ``n_b`` (scalars or Series)."""
+    return Z_95 * np.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
 
 
 def _percent(fraction: float) -> str:

@@ -76,6 +76,15 @@ def read_groundtruth(path: Path) -> pd.DataFrame:
     return groundtruth
 
 
+def read_truths(paths: Iterable[Path]) -> dict[tuple[str, str], pd.DataFrame]:
+    """The ground truths at ``resources/videos/<video>/<res>.groundtruth.csv`` paths, by
+    (video, resolution)."""
+    return {
+        (Path(path).parent.name, Path(path).name.split(".")[0]): read_groundtruth(Path(path))
+        for path in paths
+    }
+
+
 def validate_groundtruth(groundtruth: pd.DataFrame, frame_count: int, path: Path) -> None:
     """FacebenchError naming ``path`` unless the columns of ``USER_COLUMNS`` are there, every
     frame index is in [0, frame_count) and every frame has at least one row."""

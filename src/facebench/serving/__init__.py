@@ -1,0 +1,1 @@
+"""Serving benchmarks: many cameras and open-loop load against one recognition server."""
