@@ -544,8 +544,10 @@ def _batching_row(recognizer: str, group: pd.DataFrame, cameras: int) -> dict:
     chosen = cameras if cameras in counts else max(counts)
     note = f"{cameras} cameras not run by every setting: the most that were, {chosen:g}"
     note = "" if chosen == cameras else note
-    at = group[group["cameras"].eq(chosen)].sort_values(
-        ["faces_per_s", "max_batch"], ascending=[False, True], na_position="last"
+    at = group[group["cameras"].eq(chosen)].sort_values(  # ties: the higher peak rate
+        ["faces_per_s", "peak_rate_per_s", "max_batch"],
+        ascending=[False, False, True],
+        na_position="last",
     )
     unbatched = at[at["max_batch"].eq(1)]
     row |= {"cameras": chosen}
