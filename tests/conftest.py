@@ -59,6 +59,15 @@ def ci_config(workdir: Path, **models: str) -> Path:
     return path
 
 
+def user_table_config(workdir: Path, table: Path) -> Path:
+    """:func:`ci_config` with ``table`` as the user's video table."""
+    config = ci_config(workdir)
+    settings = yaml.safe_load(config.read_text())
+    settings["videos"]["user_table"] = str(table)
+    config.write_text(yaml.safe_dump(settings))
+    return config
+
+
 SOURCE_HASH_FILE = ".facebench_source_hash"
 
 

@@ -11,7 +11,8 @@ import yaml
 
 from facebench.errors import FacebenchError
 from facebench.faces import l2_normalize
-from facebench.gallery import UNKNOWN, Gallery, choose_threshold
+from facebench.gallery import UNKNOWN, Gallery
+from facebench.openset import choose_threshold
 
 
 def test_workflow_galleries_identify_val_photos(workflow_dir):
@@ -20,11 +21,13 @@ def test_workflow_galleries_identify_val_photos(workflow_dir):
     assert {g.stem for g in galleries} == set(configured["recognizers"])
     for path in galleries:
         metadata = json.loads(path.with_suffix(".json").read_text())
-        print(
-            f"{path.stem}: val open-set accuracy {metadata['val_open_set_accuracy']:.3f}, "
-            f"threshold {metadata['threshold_l2']:.3f}"
-        )
-        assert metadata["val_open_set_accuracy"] >= 0.9
+        chosen = metadata["thresholds"][configured["threshold_method"]]
+        print(f"{path.stem}: {metadata['thresholds']}")
+        assert metadata["threshold_l2"] == chosen["threshold_l2"]
+        target = metadata["thresholds"]["target_far"]
+        assert target["lopo_far"] <= configured["target_far"]
+        assert target["lopo_rank1"] >= 0.5  # strangers out, most enrolled people still in
+        assert metadata["leave_one_person_out"]["folds"] == 5
         assert metadata["unknown_people"] == ["mindy_kaling"]
         assert "mindy_kaling" not in metadata["enrolled_people"]
         gallery = Gallery.load(path)

@@ -159,6 +159,21 @@ def test_strategies_and_serving_render(page, page_errors, workflow_dir):
     assert page_errors == []
 
 
+def test_open_set_renders(page, page_errors, workflow_dir):
+    """The open-set figures (DET, distances, rates, minimum face size) and tables are in the
+    report."""
+    page.get_by_text("Open-set identification", exact=True).first.click()
+    for name in ("det", "distances", "rates", "min_face"):
+        _result_row(page, {"figure": "extra", "subject": name}).locator("a[iconname=eye]").click()
+        natural, shown = _shown_image_size(page, f"{name}.svg")
+        assert natural > 100 and shown > 100, (name, natural, shown)
+    page.locator("nav a", has_text="Results").click()
+    openset = (workflow_dir / "results" / "openset" / "openset.csv").read_text().splitlines()
+    rows = _shown_table_rows(page, "Open-set identification", "openset.html", {"table": "openset"})
+    assert rows == len(openset) - 1
+    assert page_errors == []
+
+
 def test_claims_and_tables_render(page, page_errors, workflow_dir):
     assert _shown_table_rows(page, "Paper vs ours", "claims.html", {"table": "claims"}) == 12
     table6 = (workflow_dir / "results" / "tables" / "table6.csv").read_text().splitlines()

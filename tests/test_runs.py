@@ -118,6 +118,7 @@ def test_schema_rejects_a_bad_row():
                 "score": 0.9,
                 "identity": "a",
                 "distance": 0.5,
+                "nearest": "a",
             }
         ]
     )

@@ -16,9 +16,10 @@ import pytest
 
 from facebench.backends.base import Detections
 from facebench.faces import l2_normalize
-from facebench.gallery import Gallery
+from facebench.gallery import TOO_SMALL, Gallery
 from facebench.pipeline import FacePipeline, FrameResult
 from facebench.strategies import server as server_module
+from facebench.strategies.edge import Edge, EdgeSettings
 from facebench.strategies.endpoints import encode_jpeg
 from facebench.strategies.protocol import (
     MAX_PAYLOAD_BYTES,
@@ -104,7 +105,7 @@ class SlowPipeline:
         none = Detections(
             np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2))
         )
-        return FrameResult((0,) * 5, none, np.array([]), np.array([]), {})
+        return FrameResult((0,) * 5, none, np.array([]), np.array([]), np.array([]), {})
 
     def recognize(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.array(["someone"] * len(faces)), np.full(len(faces), 0.5)
@@ -294,6 +295,20 @@ def _crops_message(frame: int, colours: list[str], tracks: list[int]) -> tuple[d
     header = {"kind": "faces", "frame": frame, "faces": rows}
     header.update(crop_tracks=tracks, crop_bytes=[len(c) for c in crops])
     return header, b"".join(crops)
+
+
+def test_hybrid_sends_no_crop_of_a_face_below_the_minimum_size(serving) -> None:
+    """The edge keeps a too-small face's crop; the server reports it ``too_small``."""
+    pipeline = colour_pipeline()
+    pipeline.gallery.min_face_px = 41  # HalvesDetector's boxes are 40 px
+    edge = Edge(EdgeSettings("hybrid"), pipeline)
+    header, payload, _ = edge.message(0, _painted("red", "green"), 0.0)
+    assert header["crop_tracks"] == [] and payload == b""
+    assert all(face["small"] for face in header["faces"]) and len(header["faces"]) == 2
+    _, port = serving
+    with _connect(port) as sock:
+        reply = _request(sock, header, payload)
+    assert [f["identity"] for f in reply["faces"]] == [TOO_SMALL, TOO_SMALL]
 
 
 def _together(port: int, messages: list[tuple[dict, bytes]]) -> list[dict]:

@@ -4,6 +4,7 @@ line up with the scaled boxes, interchangeable readers, and clear errors on bad 
 from __future__ import annotations
 
 import itertools
+import re
 import subprocess
 from collections import deque
 from pathlib import Path
@@ -12,6 +13,7 @@ import imageio_ffmpeg
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import snakemake, user_table_config
 
 from facebench.backends.registry import load_detector
 from facebench.boxes import iou_matrix
@@ -280,7 +282,7 @@ def _bad_video(kind: str, master_video: Path, directory: Path) -> Path:
     [
         ("truncated", "not a readable video"),
         ("zero_frames", "no video stream"),
-        ("samples_missing", "no decodable frames"),
+        ("samples_missing", "cannot decode frame 0 of 30"),
         ("not_a_video", "not a readable video"),
     ],
 )
@@ -336,3 +338,80 @@ def test_failed_render_leaves_nothing(sprites, tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="crashed"):
         _render(sprites, tmp_path, SEED)
     assert not any(tmp_path.iterdir())
+
+
+def _test_pattern(path: Path, fps: int, frames: int) -> Path:
+    """A small H.264 MP4 of ffmpeg's test pattern with its index up front (``+faststart``)."""
+    source = ["-f", "lavfi", "-i", f"testsrc=size=160x120:rate={fps}", "-frames:v", str(frames)]
+    encode = ["-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart"]
+    ffmpeg = imageio_ffmpeg.get_ffmpeg_exe()
+    subprocess.run([ffmpeg, "-loglevel", "error", *source, *encode, path], check=True)
+    return path
+
+
+@pytest.fixture
+def cut_short(tmp_path) -> Path:
+    """The first 60 % of a 60-frame faststart MP4: it opens (the index says 60 frames), and
+    decoding stops part way."""
+    data = _test_pattern(tmp_path / "whole.mp4", 10, 60).read_bytes()
+    path = tmp_path / "cut_short.mp4"
+    path.write_bytes(data[: len(data) * 6 // 10])
+    return path
+
+
+def _failed_frame(error: pytest.ExceptionInfo, path: Path) -> int:
+    """The frame number in a one-line 'PATH: cannot decode frame N of 60 (...)' error."""
+    message = str(error.value)
+    assert "\n" not in message
+    match = re.fullmatch(
+        rf"{re.escape(str(path))}: cannot decode frame (\d+) of 60 \(.+\)", message
+    )
+    assert match, message
+    return int(match[1])
+
+
+@pytest.mark.parametrize("kind", ["opencv", "pyav"])
+def test_readers_fail_on_a_video_cut_short(cut_short, kind):
+    frames = []
+    with open_reader(cut_short, kind) as reader, pytest.raises(FacebenchError) as error:
+        assert (reader.fps, reader.frame_count) == (FPS, 60)
+        frames.extend(reader)
+    assert 0 < _failed_frame(error, cut_short) == len(frames) < 60
+
+
+def test_transcode_and_probe_fail_on_a_video_cut_short(cut_short, tmp_path):
+    out = tmp_path / "out" / "480.mp4"
+    with pytest.raises(FacebenchError) as error:
+        transcode(cut_short, out, 720, 480)
+    assert 0 < _failed_frame(error, cut_short) < 60 and "ffmpeg wrote" in str(error.value)
+    assert list(out.parent.iterdir()) == []  # nothing half-written
+    with pytest.raises(FacebenchError) as error:
+        probe_video(cut_short)
+    assert 0 < _failed_frame(error, cut_short) < 60
+
+
+def test_fps_override_is_carried_by_the_transcode(tmp_path):
+    """A video written at 10 fps, said to be 25: every frame kept, the outputs are 25 fps."""
+    source = _test_pattern(tmp_path / "ten.mp4", 10, 20)
+    assert probe_video(source)["fps"] == 10
+    assert probe_video(source, fps=25)["fps"] == 25
+    out = tmp_path / "HD.mp4"
+    transform = transcode(source, out, 320, 180, fps=25, frame_count=20)
+    assert transform == fit_transform(160, 120, 320, 180, "pad")  # boxes move as before
+    probe = probe_video(out)
+    assert (probe["fps"], probe["frame_count"], probe["duration_s"]) == (25, 20, 0.8)
+    for kind in ("opencv", "pyav"):
+        with open_reader(out, kind) as reader:
+            assert (reader.fps, reader.frame_count, sum(1 for _ in reader)) == (25, 20, 20)
+
+
+@pytest.mark.parametrize("fps", ["0", "-25"])
+def test_user_table_rejects_a_bad_fps(tmp_path, fps):
+    video = _test_pattern(tmp_path / "clip.mp4", 10, 5)
+    table = tmp_path / "videos.tsv"
+    table.write_text(f"name\tpath\tgroundtruth\tfps\nmine\t{video}\t\t{fps}\n")
+    result = snakemake(tmp_path, user_table_config(tmp_path, table), "--dry-run", timeout_s=300)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    expected = f"{table}: mine: fps: {fps} is less than or equal to the minimum of 0"
+    assert expected in output.splitlines(), output[-2000:]

@@ -8,7 +8,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO_ROOT, SOURCE_HASH_FILE, ci_config, rerun_args, snakemake, source_hash
+from conftest import (
+    REPO_ROOT,
+    SOURCE_HASH_FILE,
+    ci_config,
+    rerun_args,
+    snakemake,
+    source_hash,
+    user_table_config,
+)
 
 from facebench.convert import tensorrt_build_reason
 
@@ -150,11 +158,7 @@ def test_lint_and_dry_run_of_default_config(tmp_path):
 def test_user_video_table_errors_name_the_file(tmp_path):
     table = tmp_path / "videos.tsv"
     table.write_text("name\tpath\tgroundtruth\nmine\t/nonexistent/clip.mp4\t\n")
-    config = ci_config(tmp_path)
-    settings = yaml.safe_load(config.read_text())
-    settings["videos"]["user_table"] = str(table)
-    config.write_text(yaml.safe_dump(settings))
-    result = snakemake(tmp_path, config, "--dry-run", timeout_s=300)
+    result = snakemake(tmp_path, user_table_config(tmp_path, table), "--dry-run", timeout_s=300)
     assert result.returncode != 0
     output = result.stdout + result.stderr
     assert f"{table}: mine: file /nonexistent/clip.mp4 does not exist" in output, output[-2000:]

@@ -11,6 +11,7 @@ import numpy as np
 from facebench.errors import FacebenchError
 
 SPLITS = ("train", "val")
+PHOTO_PATTERNS = ("*.jpg", "*.jpeg", "*.png", "*.JPG", "*.JPEG", "*.PNG")
 
 
 @dataclass(frozen=True)
@@ -34,10 +35,51 @@ def list_photos(faces_dir: Path, max_per_person: int | None = None) -> list[Phot
         if not split_dir.is_dir():
             raise FacebenchError(f"{split_dir}: missing photo split directory")
         for person_dir in sorted(p for p in split_dir.iterdir() if p.is_dir()):
-            files = sorted(person_dir.glob("*.jp*g"))[:max_per_person]
+            files = _photo_files(person_dir)[:max_per_person]
             photos += [Photo(split, person_dir.name, f) for f in files]
     if not photos:
         raise FacebenchError(f"{faces_dir}: no photos found")
+    return photos
+
+
+def _photo_files(person_dir: Path) -> list[Path]:
+    return sorted({f for pattern in PHOTO_PATTERNS for f in person_dir.glob(pattern)})
+
+
+def list_people_dir(people_dir: Path) -> list[Photo]:
+    """The user's people: ``person/photo`` (all enrolled, split ``train``) or the photo set's
+    ``train/person`` + ``val/person`` layout (val photos held out to choose the threshold)."""
+    people_dir = Path(people_dir)
+    if not people_dir.is_dir():
+        raise FacebenchError(f"{people_dir}: gallery people folder does not exist")
+    if (people_dir / "train").is_dir():
+        return list_photos(people_dir)
+    photos = [
+        Photo("train", person_dir.name, f)
+        for person_dir in sorted(p for p in people_dir.iterdir() if p.is_dir())
+        for f in _photo_files(person_dir)
+    ]
+    if not photos:
+        raise FacebenchError(f"{people_dir}: no photos in person folders (person/photo.jpg)")
+    return photos
+
+
+def gallery_photos(photo_set: Path | None, people_dirs: list[Path]) -> list[Photo]:
+    """The photo set's photos (None: left out) and those of every people folder; a person
+    named in two places is an error naming the folders."""
+    photos = list_photos(photo_set) if photo_set is not None else []
+    seen = {p.person: Path(photo_set) for p in photos}
+    for people_dir in people_dirs:
+        theirs = list_people_dir(people_dir)
+        for person in sorted({p.person for p in theirs}):
+            if person in seen:
+                raise FacebenchError(
+                    f"{people_dir}: person {person!r} is already in {seen[person]}"
+                )
+            seen[person] = Path(people_dir)
+        photos += theirs
+    if not photos:
+        raise FacebenchError("gallery: no photos to enrol (photo_set off and no people_dirs)")
     return photos
 
 

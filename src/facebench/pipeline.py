@@ -14,7 +14,7 @@ import numpy as np
 
 from facebench.backends.base import Detections
 from facebench.faces import extract_faces, prewhiten
-from facebench.gallery import Gallery
+from facebench.gallery import TOO_SMALL, Gallery
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
 
 PHASES = ("detect", "align", "embed", "identify")
@@ -27,8 +27,9 @@ class FrameResult:
 
     boundaries_ns: tuple[int, ...]  # len(PHASES) + 1 perf_counter_ns readings
     detections: Detections
-    identities: np.ndarray  # (N,) name or "unknown"
-    distances: np.ndarray  # (N,) L2 to the nearest enrolled face
+    identities: np.ndarray  # (N,) name, "unknown" or "too_small"
+    distances: np.ndarray  # (N,) L2 to the nearest enrolled face (NaN when too small)
+    nearest: np.ndarray  # (N,) the nearest enrolled person, threshold not applied ("" if small)
     detect_stages_s: dict[str, float]  # MTCNN sub-stages (pyramid, pnet, rnet, onet)
 
     def phase_s(self) -> dict[str, float]:
@@ -73,16 +74,23 @@ class FacePipeline:
         stages: dict[str, float] = {}
         found = self.detector.detect(rgb, stages)
         t_detect = clock()
-        faces = prewhiten(extract_faces(rgb, found.boxes, found.landmarks, self.alignment))
+        big = self.gallery.big_enough(found.boxes)
+        faces = prewhiten(
+            extract_faces(rgb, found.boxes[big], found.landmarks[big], self.alignment)
+        )
         t_align = clock()
         embeddings = self._embed(faces)
         t_embed = clock()
-        identities, distances = self.gallery.identify(embeddings)
+        nearest = np.full(len(found), "", dtype=object)
+        distances = np.full(len(found), np.nan)
+        nearest[big], distances[big] = self.gallery.match(embeddings)
+        identities = np.where(big, self.gallery.accept(nearest, distances), TOO_SMALL)
         t_identify = clock()
         return FrameResult(
             (t_start, t_detect, t_align, t_embed, t_identify),
             found,
             identities,
             distances,
+            nearest,
             stages,
         )

@@ -61,8 +61,8 @@ def run_frames(
                 **{f"t_detect_{k}_s": v for k, v in result.detect_stages_s.items()},
             }
         )
-        for box, score, name, distance in zip(
-            det.boxes, det.scores, result.identities, result.distances, strict=True
+        for box, score, name, distance, nearest in zip(
+            det.boxes, det.scores, result.identities, result.distances, result.nearest, strict=True
         ):
             face_rows.append(
                 {
@@ -74,6 +74,7 @@ def run_frames(
                     "score": score,
                     "identity": name,
                     "distance": distance,
+                    "nearest": nearest,
                 }
             )
         if bounds:
@@ -103,6 +104,6 @@ def run_frames(
             frame_table["t_total_s"] - attributed,
         )
     faces = pd.DataFrame(
-        face_rows, columns=["frame", "x", "y", "w", "h", "score", "identity", "distance"]
+        face_rows, columns=["frame", "x", "y", "w", "h", "score", "identity", "distance", "nearest"]
     )
     return RunLog(frame_table, faces, bounds_ns)

@@ -56,8 +56,9 @@ TENSORRT_SKIP_REASON = tensorrt_build_reason()
 
 
 def load_user_videos(table):
-    """The user's video table (TSV), schema-validated; every path must exist."""
-    columns = ["name", "path", "groundtruth"]
+    """The user's video table (TSV), each row schema-validated (an error names the
+    table, video and column); every path must exist. ``fps`` is None unless set."""
+    columns = ["name", "path", "groundtruth", "fps"]
     if not table:
         return pd.DataFrame(columns=columns).set_index("name", drop=False)
     try:
@@ -66,7 +67,14 @@ def load_user_videos(table):
         raise WorkflowError(f"{table}: cannot read the video table: {error}")
     videos = videos.reindex(columns=columns).astype(object)
     videos = videos.where(videos.notna(), None)
-    validate(videos, workflow.source_path("../schemas/videos.schema.yaml"))
+    schema = workflow.source_path("../schemas/videos.schema.yaml")
+    for index, name in videos["name"].items():
+        try:
+            validate(videos.loc[[index]], schema)
+        except WorkflowError as error:  # many lines; its cause, jsonschema's, fits one
+            cause = error.__context__
+            column = "".join(f"{key}: " for key in cause.absolute_path)
+            raise WorkflowError(f"{table}: {name}: {column}{cause.message}") from None
     for row in videos.itertuples():
         for path in filter(None, (row.path, row.groundtruth)):
             if not Path(path).is_file():
@@ -506,11 +514,48 @@ ANALYSIS_OUTPUTS = [
     "results/notebooks/analysis.ipynb",
     "results/strategies/summary.csv",
     "results/serving/points.csv",
+    "results/openset/openset.csv",
 ]
 
 
+OPENSET_TABLES = ("thresholds", "openset", "distances")
+OPENSET_FIGURES = ("det", "distances_figure", "rates", "min_face")
+
+
+def openset_output(name, kind):
+    """A report entry of the open-set analysis: a figure (SVG) or a table (HTML)."""
+    stem = name.removesuffix("_figure")
+    suffix = "svg" if kind == "figure" else "html"
+    return report(
+        f"results/openset/{stem}.{suffix}",
+        caption=f"../report/openset/{name}.rst",
+        category="Open-set identification",
+        labels=(
+            {"figure": "extra", "subject": stem}
+            if kind == "figure"
+            else {"table": stem}
+        ),
+    )
+
+
+def gallery_recognizers():
+    return runnable("recognizer", config["gallery"]["recognizers"])
+
+
+def get_gallery_sidecars(wildcards):
+    return expand(
+        "resources/gallery/{recognizer}.json", recognizer=gallery_recognizers()
+    )
+
+
+def get_gallery_curves(wildcards):
+    return expand(
+        "resources/gallery/{recognizer}_lopo.csv", recognizer=gallery_recognizers()
+    )
+
+
 def get_final_output():
-    galleries = runnable("recognizer", config["gallery"]["recognizers"])
+    galleries = gallery_recognizers()
     return [
         *get_converted_models(),
         "results/parity/facenet_quality.json",
@@ -542,8 +587,8 @@ def strategies_reason():
 
 
 def check_strategies():
-    """Errors of a strategies section that names what the workflow does not build."""
-    if not STRATEGIES.get("links"):
+    """Errors of an enabled strategies section that names what the workflow does not build."""
+    if not STRATEGIES.get("links") or STRATEGIES.get("enabled", "auto") is False:
         return []
     errors = []
     if STRATEGIES["video"] not in VIDEOS:

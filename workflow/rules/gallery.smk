@@ -1,11 +1,13 @@
 rule enroll_gallery:
     input:
         faces=FACES_DIR,
+        people=config["gallery"]["people_dirs"],
         detector=get_gallery_detector_models,
         models=get_recognizer_models,
     output:
         gallery="resources/gallery/{recognizer}.npz",
         metadata="resources/gallery/{recognizer}.json",
+        curve="resources/gallery/{recognizer}_lopo.csv",
     log:
         "logs/gallery/{recognizer}.log",
     localrule: True
@@ -15,7 +17,7 @@ rule enroll_gallery:
     params:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
-        unknown=config["gallery"]["unknown"],
+        settings=config["gallery"],
         alignment=config["alignment"],
     script:
         "../scripts/enroll_gallery.py"

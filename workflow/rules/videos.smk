@@ -40,6 +40,7 @@ rule transcode_video:
     threads: 2
     params:
         size=get_resolution_size,
+        fps=lambda wildcards: USER_VIDEOS["fps"].get(wildcards.video),
         fit=config["videos"]["fit"],
         crf=config["videos"]["crf"],
         ffmpeg=config["videos"]["ffmpeg"],

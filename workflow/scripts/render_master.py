@@ -26,7 +26,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         width=width,
         height=height,
         quality_crf=snakemake.params.crf,
-        max_faces=snakemake.params.max_faces,
+        face_counts=tuple(spec.get("face_counts", (0, snakemake.params.max_faces))),
         face_height_px=tuple(float(px) for px in snakemake.params.face_height_px),
         min_detectable_px=snakemake.params.min_detectable_px,
     )

@@ -1,4 +1,5 @@
-"""Transcode a master video to one resolution; probe it; move its ground truth along."""
+"""Transcode a master video to one resolution (at the user's fps override, if any); probe it;
+move its ground truth along."""
 
 from facebench.workflow import rule_logging
 
@@ -18,7 +19,8 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
 
     master, out = Path(snakemake.input.video), Path(snakemake.output.video)
     width, height = snakemake.params.size
-    source = probe_video(master)
+    fps = snakemake.params.fps
+    source = probe_video(master, fps)
     groundtruth = pd.DataFrame(columns=list(GROUNDTRUTH_COLUMNS))  # header only: no ground truth
     if snakemake.input.groundtruth:
         groundtruth = read_groundtruth(Path(snakemake.input.groundtruth))
@@ -31,6 +33,8 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         snakemake.params.fit,
         snakemake.params.crf,
         snakemake.params.ffmpeg or None,
+        fps,
+        source["frame_count"],
     )
     if len(groundtruth):
         groundtruth = scale_groundtruth(

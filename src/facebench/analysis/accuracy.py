@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,7 +20,7 @@ import pandas as pd
 from facebench.analysis.aggregate import CONFIG_COLUMNS
 from facebench.boxes import MATCH_IOU, match_boxes, paired_iou
 from facebench.errors import FacebenchError
-from facebench.gallery import UNKNOWN
+from facebench.gallery import TOO_SMALL, UNKNOWN
 
 COUNT_COLUMNS = (
     "n_scored_frames",
@@ -29,6 +30,12 @@ COUNT_COLUMNS = (
     "tp",
     "tp_detectable",
     "id_correct",
+    "n_enrolled",
+    "rank1_correct",
+    "false_reject",
+    "n_stranger",
+    "false_accept",
+    "n_too_small",
 )
 
 
@@ -133,18 +140,27 @@ def _truth_per_run(frames: pd.DataFrame, run_code: np.ndarray, truth: pd.DataFra
     return left.merge(right, on="input_frame")[["key", "truth"]]
 
 
-def run_accuracy(
+@dataclass(frozen=True)
+class Matched:
+    """Predictions matched to ground truth: the runs (one row per run code), the scored frame
+    keys (run code << 32 | frame), truth and prediction rows of scored frames, and one-to-one
+    ``matches`` (key, pred: faces row, truth: truth row, iou)."""
+
+    runs: pd.DataFrame
+    scored_keys: np.ndarray
+    truth_rows: pd.DataFrame
+    pred_rows: pd.DataFrame
+    matches: pd.DataFrame
+
+
+def match_runs(
     frames: pd.DataFrame,
     faces: pd.DataFrame,
     truth: pd.DataFrame,
-    enrolled: frozenset[str] | set[str],
     iou_min: float = MATCH_IOU,
     keys: Sequence[str] = CONFIG_COLUMNS,
-) -> pd.DataFrame:
-    """Per run (one combination of ``keys``): counts, ``precision``, ``recall``,
-    ``recall_detectable`` and ``identification_accuracy`` (matched faces with the right identity;
-    a person not in ``enrolled`` is right when identified as ``unknown``). NaN where nothing was
-    scored."""
+) -> Matched:
+    """Every run's faces matched to the ground truth of its measured frames."""
     frame_run, face_run, runs = _run_codes(frames, faces, keys)
     truth_rows = _truth_per_run(frames, frame_run, truth)
     scored_keys = truth_rows["key"].unique()
@@ -162,41 +178,72 @@ def run_accuracy(
     matches = match_candidates(
         candidates[candidates["iou"] >= iou_min], pred_box, truth_box, iou_min
     )
+    return Matched(runs, scored_keys, truth_rows, pred_rows, matches)
+
+
+def run_accuracy(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    enrolled: frozenset[str] | set[str],
+    iou_min: float = MATCH_IOU,
+    keys: Sequence[str] = CONFIG_COLUMNS,
+) -> pd.DataFrame:
+    """Per run (one combination of ``keys``): counts, ``precision``, ``recall``,
+    ``recall_detectable``, ``identification_accuracy`` (matched faces with the right identity;
+    a person not in ``enrolled`` is right when not identified) and the open-set split of
+    :func:`identity_outcomes`. NaN where nothing was scored."""
+    matched = match_runs(frames, faces, truth, iou_min, keys)
+    truth_rows, matches, runs = matched.truth_rows, matched.matches, matched.runs
+    match_run = matches["key"].to_numpy(np.int64) >> 32
     detectable = truth["detectable"].to_numpy(bool)
     counts = {
-        "n_scored_frames": scored_keys >> 32,
-        "n_pred": pred_rows["key"].to_numpy() >> 32,
+        "n_scored_frames": matched.scored_keys >> 32,
+        "n_pred": matched.pred_rows["key"].to_numpy() >> 32,
         "n_truth": truth_rows["key"].to_numpy() >> 32,
         "n_truth_detectable": (truth_rows["key"].to_numpy() >> 32)[
             detectable[truth_rows["truth"].to_numpy()]
         ],
-        "tp": matches["key"].to_numpy(np.int64) >> 32,
-        "tp_detectable": (matches["key"].to_numpy(np.int64) >> 32)[
-            detectable[matches["truth"].to_numpy(np.int64)]
-        ],
-        "id_correct": (matches["key"].to_numpy(np.int64) >> 32)[
-            _identity_correct(faces, truth, matches, enrolled)
-        ],
+        "tp": match_run,
+        "tp_detectable": match_run[detectable[matches["truth"].to_numpy(np.int64)]],
+        **{
+            name: match_run[flags]
+            for name, flags in identity_outcomes(faces, truth, matches, enrolled).items()
+        },
     }
     for name, run_of_item in counts.items():
         runs[name] = np.bincount(run_of_item, minlength=len(runs))
     return add_rates(runs)
 
 
-def _identity_correct(
+def identity_outcomes(
     faces: pd.DataFrame,
     truth: pd.DataFrame,
     matches: pd.DataFrame,
     enrolled: frozenset[str] | set[str],
-) -> np.ndarray:
+) -> dict[str, np.ndarray]:
+    """Flags per matched face: ``id_correct``; for enrolled people (``n_enrolled``) the right
+    name (``rank1_correct``) or none (``false_reject``: unknown or too small); for everyone
+    else (``n_stranger``) a name given (``false_accept``); ``n_too_small`` not identified for
+    size."""
     predicted = faces["identity"].to_numpy()[matches["pred"].to_numpy(np.int64)].astype(str)
     actual = truth["identity"].to_numpy()[matches["truth"].to_numpy(np.int64)].astype(str)
-    expected = np.where(np.isin(actual, list(enrolled)), actual, UNKNOWN)
-    return predicted == expected
+    is_enrolled = np.isin(actual, list(enrolled))
+    named = ~np.isin(predicted, [UNKNOWN, TOO_SMALL])
+    return {
+        "id_correct": np.where(named, predicted, UNKNOWN) == np.where(is_enrolled, actual, UNKNOWN),
+        "n_enrolled": is_enrolled,
+        "rank1_correct": is_enrolled & (predicted == actual),
+        "false_reject": is_enrolled & ~named,
+        "n_stranger": ~is_enrolled,
+        "false_accept": ~is_enrolled & named,
+        "n_too_small": predicted == TOO_SMALL,
+    }
 
 
 def add_rates(counts: pd.DataFrame) -> pd.DataFrame:
-    """Precision, recall (all and detectable faces) and identification accuracy from counts."""
+    """Precision, recall (all and detectable faces), identification accuracy, rank-1 rate and
+    false-reject rate of enrolled faces and false-accept rate of strangers, from counts."""
 
     def ratio(numerator: str, denominator: str) -> pd.Series:
         return counts[numerator] / counts[denominator].where(counts[denominator] > 0)
@@ -206,4 +253,7 @@ def add_rates(counts: pd.DataFrame) -> pd.DataFrame:
         recall=ratio("tp", "n_truth"),
         recall_detectable=ratio("tp_detectable", "n_truth_detectable"),
         identification_accuracy=ratio("id_correct", "tp"),
+        rank1=ratio("rank1_correct", "n_enrolled"),
+        frr=ratio("false_reject", "n_enrolled"),
+        far=ratio("false_accept", "n_stranger"),
     )

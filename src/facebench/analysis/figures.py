@@ -428,9 +428,17 @@ def energy_per_frame(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None 
 
 
 def accuracy_per_config(accuracy_by_config: pd.DataFrame, out: Path) -> Path:
-    """Horizontal bars: detection precision and recall (all and detectable faces) and
-    identification accuracy per configuration (:func:`facebench.analysis.tables.accuracy_table`)."""
-    metrics = ["precision", "recall", "recall_detectable", "identification_accuracy"]
+    """Horizontal bars: detection precision and recall (all and detectable faces),
+    identification accuracy, rank-1 rate of enrolled faces and false-accept rate of strangers
+    per configuration (:func:`facebench.analysis.tables.accuracy_table`)."""
+    metrics = [
+        "precision",
+        "recall",
+        "recall_detectable",
+        "identification_accuracy",
+        "rank1",
+        "far",
+    ]
     data = (
         accuracy_by_config.assign(config=_device_config(accuracy_by_config))
         .melt(id_vars="config", value_vars=metrics, var_name="metric")
@@ -438,7 +446,8 @@ def accuracy_per_config(accuracy_by_config: pd.DataFrame, out: Path) -> Path:
     )
     with _figure(out, size=_height(2 * data["config"].nunique())) as (ax,):
         ax.set_title(
-            f"Detection precision/recall (IoU >= {MATCH_IOU:g}) and identification accuracy"
+            f"Detection precision/recall (IoU >= {MATCH_IOU:g}), identification accuracy, "
+            "rank-1 and FAR"
         )
         if data.empty:
             _not_measured(ax, {"accuracy": "no ground truth for any input"})

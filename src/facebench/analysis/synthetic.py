@@ -123,9 +123,11 @@ def _detections(
     )
     found["score"] = rng.uniform(0.9, 1.0, len(found))
     found["distance"] = rng.uniform(0.5, 1.4, len(found))
+    anyone = rng.choice(sorted(ENROLLED), len(found))
+    found["nearest"] = np.where(found["identity"] == "unknown", anyone, found["identity"])
     found[["w", "h"]] = found[["w", "h"]].clip(lower=1)
     return found.sort_values("frame", kind="stable")[
-        ["frame", "x", "y", "w", "h", "score", "identity", "distance"]
+        ["frame", "x", "y", "w", "h", "score", "identity", "distance", "nearest"]
     ]
 
 

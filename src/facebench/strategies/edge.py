@@ -51,6 +51,7 @@ from facebench.strategies.tracker import IouTracker
 STRATEGIES = ("cloud", "edge", "hybrid")
 CONNECT_TIMEOUT_S = 10.0
 REQUEST_TIMEOUT_S = 30.0
+SMALL = {"small": True}  # a hybrid face row below the minimum face size (no crop sent)
 FACE_COLUMNS = [
     "frame",
     "clip_frame",
@@ -205,10 +206,12 @@ class Edge:
     def _hybrid(self, header: dict, rgb: np.ndarray, t_s: float) -> tuple[dict, bytes, list[dict]]:
         found = self.pipeline.detector.detect(rgb)
         tracks = self.tracker.update(found.boxes, t_s)
+        big = self.pipeline.gallery.big_enough(found.boxes)
         stale = [
             k
             for k, track in enumerate(tracks)
-            if t_s - self.crop_sent_s.get(int(track), -math.inf) > self.settings.reidentify_s
+            if big[k]
+            and t_s - self.crop_sent_s.get(int(track), -math.inf) > self.settings.reidentify_s
         ]
         crops = extract_faces(
             rgb, found.boxes[stale], found.landmarks[stale], self.settings.alignment
@@ -219,8 +222,8 @@ class Edge:
         header.update(
             kind="faces",
             faces=[
-                {"box": b.tolist(), "score": float(s), "track": int(t)}
-                for b, s, t in zip(found.boxes, found.scores, tracks, strict=True)
+                {"box": b.tolist(), "score": float(s), "track": int(t)} | ({} if g else SMALL)
+                for b, s, t, g in zip(found.boxes, found.scores, tracks, big, strict=True)
             ],
             crop_tracks=[int(tracks[k]) for k in stale],
             crop_bytes=[len(e) for e in encoded],

@@ -33,7 +33,7 @@ import numpy as np
 
 from facebench.backends.base import Detections
 from facebench.faces import FACE_SIZE_PX, extract_faces
-from facebench.gallery import Gallery
+from facebench.gallery import TOO_SMALL, Gallery
 from facebench.measure import peak_rss_mb
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
 from facebench.pipeline import FacePipeline
@@ -169,6 +169,9 @@ def _track_faces(
         connection.tracks[track] = (str(name), float(distance))
     recognised = set(message.tracks)
     for face in message.rows:
+        if face.pop("small", False):  # below the gallery's minimum size: never sent
+            face.update(identity=TOO_SMALL, distance=np.nan, source="edge")
+            continue
         name, distance = connection.tracks.get(face.get("track", -1), ("unknown", np.nan))
         source = "server" if face.get("track") in recognised else "cache"
         face.update(identity=name, distance=distance, source=source)

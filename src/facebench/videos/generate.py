@@ -33,6 +33,7 @@ MAX_HIDDEN_FRACTION = 0.3  # at most this share of a face box lies under sprites
 MAX_LAYOUT_ATTEMPTS = 200
 CELL_FILL = 0.55  # a face is at most this share of its layout cell's height
 KNOT_S = 2.0  # faces turn and zoom about every 2 s
+SEGMENT_S = (3.0, 8.0)  # each face count lasts 3 to 8 s
 PAN_KNOT_S = 8.0  # the background pan turns about every 8 s
 PAN_MARGIN = 1.25  # the background canvas is 25 % larger than the frame, room to pan
 BACKGROUND_DOWNSCALE = 8  # the mosaic is built at 1/8 size, blurred and enlarged: a deep defocus
@@ -146,16 +147,20 @@ def face_count_schedule(
     rng: np.random.Generator,
     frame_count: int,
     fps: float,
-    max_faces: int,
+    face_counts: tuple[int, int],
     segment_s: tuple[float, float],
 ) -> list[Segment]:
     """Consecutive segments of random length in ``segment_s``; their face counts run through
-    shuffled cycles of 0..max_faces, so every count, none included, recurs all along."""
+    shuffled cycles of the (fewest, most) ``face_counts`` range, so every count in it recurs
+    all along."""
+    fewest, most = face_counts
+    if not 0 <= fewest <= most:
+        raise FacebenchError(f"face counts {face_counts}: need 0 <= fewest <= most")
     segments: list[Segment] = []
     cycle: list[int] = []
     start = 0
     while start < frame_count:
-        cycle = cycle or rng.permutation(max_faces + 1).tolist()
+        cycle = cycle or (fewest + rng.permutation(most - fewest + 1)).tolist()
         stop = min(start + max(1, round(rng.uniform(*segment_s) * fps)), frame_count)
         segments.append(Segment(start, stop, cycle.pop()))
         start = stop
@@ -468,15 +473,16 @@ def render_master(
     height: int = 1080,
     quality_crf: int = 12,
     *,
-    max_faces: int = 6,
+    face_counts: tuple[int, int] = (0, 6),
     face_height_px: tuple[float, float] = (40.0, 300.0),
-    segment_s: tuple[float, float] = (3.0, 8.0),
+    segment_s: tuple[float, float] = SEGMENT_S,
     min_detectable_px: float = MIN_FACE_PX,
     preset: str = "medium",
 ) -> pd.DataFrame:
     """Render the master video and its ground truth (returned), everything drawn from ``seed``.
 
-    The video runs through segments of 0..max_faces faces; both files appear only on success.
+    The video runs through segments of ``face_counts`` (fewest, most) faces at a time; both
+    files appear only on success.
     """
     out_mp4, out_groundtruth_csv = Path(out_mp4), Path(out_groundtruth_csv)
     frame_count = round(duration_s * fps)
@@ -486,7 +492,7 @@ def render_master(
         raise FacebenchError(f"{out_mp4}: need even width/height and >= 1 frame")
     rng = np.random.default_rng(seed)
     frame_size = (width, height)
-    segments = face_count_schedule(rng, frame_count, fps, max_faces, segment_s)
+    segments = face_count_schedule(rng, frame_count, fps, face_counts, segment_s)
     plan = _plan(rng, segments, sprites, fps, frame_size, face_height_px)
     groundtruth = _groundtruth(plan, sprites, frame_count, min_detectable_px)
     canvas = _background_canvas(rng, sprites, width, height)

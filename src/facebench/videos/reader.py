@@ -5,11 +5,16 @@ OpenCV's ``VideoCapture`` is the paper's reader; PyAV is the cross-check. Both r
 
 from __future__ import annotations
 
+import itertools
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Self
 
+# OpenCV's FFmpeg quiet (read at its first capture): a failed read is one FacebenchError line.
+# Set OPENCV_FFMPEG_LOGLEVEL (e.g. 16, errors) to see FFmpeg's own messages again.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 import av
 import cv2
 import numpy as np
@@ -39,20 +44,42 @@ def stream_fps(stream: av.VideoStream, path: Path) -> float:
     return float(rate)
 
 
+def decode_failure(path: Path, index: int, stated: int, reason: object) -> FacebenchError:
+    """The one-line error for a video whose frame ``index`` (0-based) of ``stated`` (0:
+    unknown) cannot be decoded."""
+    of = f" of {stated}" if stated else ""
+    return FacebenchError(f"{path}: cannot decode frame {index}{of} ({reason})")
+
+
+def check_complete(path: Path, decoded: int, stated: int) -> None:
+    """FacebenchError naming the first missing frame when the stream ended after ``decoded``
+    frames, fewer than the ``stated`` count of its container."""
+    if decoded < stated:
+        raise decode_failure(
+            path, decoded, stated, "decoding stops there: file truncated or corrupt"
+        )
+
+
 def decoded_frames(
     container: av.container.InputContainer, stream: av.VideoStream, path: Path
 ) -> Iterator[av.VideoFrame]:
-    """The stream's frames, decoded with threads; a decoding error names the file."""
+    """The stream's frames, decoded with threads; a frame that cannot be decoded, or fewer
+    frames than the container states, raises FacebenchError naming the file and the frame."""
     stream.thread_type = "AUTO"
+    decoded = 0
     try:
-        yield from container.decode(stream)
+        for frame in container.decode(stream):
+            yield frame
+            decoded += 1
     except av.FFmpegError as error:
-        raise FacebenchError(f"{path}: corrupt video ({error})") from error
+        raise decode_failure(path, decoded, stream.frames, error) from error
+    check_complete(path, decoded, stream.frames)
 
 
 class FrameReader(ABC):
     """Frames of one video as HxWx3 uint8 RGB, one pass; ``fps`` and ``frame_count`` (as the
-    container states it) known on open. Use as a context manager or call ``close()``."""
+    container states it) known on open. A read that ends before ``frame_count`` frames raises
+    FacebenchError naming the file and the frame. Use as a context manager or call ``close()``."""
 
     path: Path
     fps: float
@@ -86,9 +113,10 @@ class OpenCvReader(FrameReader):
             raise FacebenchError(f"{self.path}: unknown frame rate")
 
     def __iter__(self) -> Iterator[np.ndarray]:
-        while True:
+        for decoded in itertools.count():
             ok, bgr = self._capture.read()
             if not ok:
+                check_complete(self.path, decoded, self.frame_count)
                 return
             yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 

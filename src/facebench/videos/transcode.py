@@ -17,20 +17,26 @@ from facebench.boxes import MIN_FACE_PX
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, sha256_file
 from facebench.videos.groundtruth import complete_groundtruth
-from facebench.videos.reader import decoded_frames, open_video_stream, stream_fps
+from facebench.videos.reader import (
+    decode_failure,
+    decoded_frames,
+    open_video_stream,
+    stream_fps,
+)
 
 FITS = ("pad", "crop")
 MIN_VISIBLE_PX = 1.0  # a face cropped to a thinner sliver than this has left the frame
 Transform = tuple[float, float, float, float]  # scale_x, scale_y, offset_x, offset_y
 
 
-def probe_video(path: Path) -> dict:
-    """Codec, size, fps, decoded frame count, bitrate, duration and sha256 of a video file."""
+def probe_video(path: Path, fps: float | None = None) -> dict:
+    """Codec, size, fps, decoded frame count, bitrate, duration and sha256 of a video file;
+    ``fps`` replaces the container's frame rate (the user's override). Frames that cannot be
+    decoded to the end raise FacebenchError naming the file and the frame."""
     path = Path(path)
     container, stream = open_video_stream(path)
     with container:
-        fps = stream_fps(stream, path)
-        stated_frames = stream.frames
+        fps = fps or stream_fps(stream, path)
         frame_count = sum(1 for _ in decoded_frames(container, stream, path))
         info = {
             "codec": stream.codec_context.name,
@@ -40,8 +46,6 @@ def probe_video(path: Path) -> dict:
         }
     if frame_count == 0:
         raise FacebenchError(f"{path}: no decodable frames")
-    if frame_count < stated_frames:
-        raise FacebenchError(f"{path}: truncated, decoded {frame_count} of {stated_frames} frames")
     return {
         "path": str(path),
         **info,
@@ -94,6 +98,42 @@ def _ffmpeg_filter(
     return f"{scaled},crop={dst_w}:{dst_h}:{-offset_x:.0f}:{-offset_y:.0f}"
 
 
+def _ffmpeg_command(
+    ffmpeg: str, master_mp4: Path, out: Path, vf: str, crf: int, fps: float | None
+) -> list[str]:
+    """ffmpeg re-encoding ``master_mp4``'s first video stream through ``vf`` to H.264 yuv420p,
+    every frame kept; ``fps`` (an input option) restamps the frames at that constant rate."""
+    rate = ["-r", str(fps)] if fps else []
+    return [
+        *(ffmpeg, "-nostdin", "-hide_banner", "-loglevel", "error", "-y"),
+        *(*rate, "-i", str(master_mp4), "-map", "0:v:0", "-vf", vf, "-fps_mode", "passthrough"),
+        *("-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", str(crf), str(out)),
+    ]
+
+
+def _run_ffmpeg(command: list[str], master_mp4: Path, out_mp4: Path) -> None:
+    """Run ``command``; FacebenchError (one line, naming both files) if it fails."""
+    try:
+        result = subprocess.run(command, capture_output=True, text=True)
+    except OSError as error:
+        raise FacebenchError(f"{out_mp4}: cannot run ffmpeg ({error})") from error
+    if result.returncode != 0:
+        detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
+        raise FacebenchError(f"{out_mp4}: ffmpeg failed on {master_mp4} ({detail})")
+
+
+def _check_written(master_mp4: Path, out_mp4: Path, written: Path, expected: int) -> None:
+    """FacebenchError unless ``written`` (ffmpeg's output) has ``expected`` frames (0: unknown,
+    unchecked): fewer name the first frame of ``master_mp4`` that did not come through."""
+    container, stream = open_video_stream(written)
+    with container:
+        count = stream.frames
+    if expected and count < expected:
+        raise decode_failure(master_mp4, count, expected, f"ffmpeg wrote {count} frames")
+    if expected and count > expected:
+        raise FacebenchError(f"{out_mp4}: ffmpeg wrote {count} frames, {master_mp4} has {expected}")
+
+
 def transcode(
     master_mp4: Path,
     out_mp4: Path,
@@ -102,45 +142,24 @@ def transcode(
     fit: str = "pad",
     crf: int = 23,
     ffmpeg: str | None = None,
+    fps: float | None = None,
+    frame_count: int | None = None,
 ) -> Transform:
-    """Re-encode ``master_mp4`` to width x height H.264 yuv420p at ``crf``, same frames and fps,
-    with ffmpeg (imageio-ffmpeg's unless a path is given). Returns the box transform used."""
+    """Re-encode ``master_mp4`` to width x height H.264 yuv420p at ``crf``, same frames and fps
+    (``fps``: this rate instead of the container's), with ffmpeg (imageio-ffmpeg's unless a path
+    is given). The output must have ``frame_count`` frames (default: as many as the source's
+    container states), else FacebenchError and no output. Returns the box transform used."""
     master_mp4, out_mp4 = Path(master_mp4), Path(out_mp4)
     container, stream = open_video_stream(master_mp4)
     with container:
         src_w, src_h = stream.codec_context.width, stream.codec_context.height
+        expected = frame_count or stream.frames
     transform = fit_transform(src_w, src_h, width, height, fit)
+    vf = _ffmpeg_filter(src_w, src_h, width, height, transform, fit)
     with atomic_path(out_mp4) as tmp:
-        command = [
-            ffmpeg or imageio_ffmpeg.get_ffmpeg_exe(),
-            "-nostdin",
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-i",
-            str(master_mp4),
-            "-map",
-            "0:v:0",
-            "-vf",
-            _ffmpeg_filter(src_w, src_h, width, height, transform, fit),
-            "-fps_mode",
-            "passthrough",
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-crf",
-            str(crf),
-            str(tmp),
-        ]
-        try:
-            result = subprocess.run(command, capture_output=True, text=True)
-        except OSError as error:
-            raise FacebenchError(f"{out_mp4}: cannot run ffmpeg ({error})") from error
-        if result.returncode != 0:
-            detail = (result.stderr.strip().splitlines() or ["no message"])[-1]
-            raise FacebenchError(f"{out_mp4}: ffmpeg failed on {master_mp4} ({detail})")
+        exe = ffmpeg or imageio_ffmpeg.get_ffmpeg_exe()
+        _run_ffmpeg(_ffmpeg_command(exe, master_mp4, tmp, vf, crf, fps), master_mp4, out_mp4)
+        _check_written(master_mp4, out_mp4, tmp, expected)
     return transform
 
 

@@ -1,0 +1,127 @@
+"""Open-set identification of the runs' faces: rank-1, false-reject and false-accept rates per
+configuration and resolution, as the runs identified them and re-identified with each gallery's
+other threshold and with larger minimum face sizes (faces.csv keeps the nearest enrolled person
+and its distance, so no run is repeated); distance distributions of enrolled people and
+strangers per resolution; the galleries' leave-one-person-out thresholds."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facebench.analysis.accuracy import match_runs, run_accuracy
+from facebench.analysis.aggregate import resolution_order
+from facebench.analysis.tables import accuracy_table
+from facebench.errors import FacebenchError
+from facebench.gallery import TOO_SMALL, UNKNOWN
+
+KEYS = ["device", "detector", "recognizer", "resolution"]
+AS_RUN = "as_run"
+MIN_FACE_SWEEP = (0, 24, 32, 48, 64)  # px, min side of the face box
+RATES = ["rank1", "frr", "far"]
+COUNTS = ["tp", "n_enrolled", "rank1_correct", "false_reject", "n_stranger", "false_accept"]
+
+
+def read_galleries(paths: Iterable[Path]) -> dict[str, dict]:
+    """Each gallery's ``.json`` by recognizer."""
+    galleries = {}
+    for path in paths:
+        try:
+            metadata = json.loads(Path(path).read_text())
+            galleries[metadata["recognizer"]] = metadata
+        except (OSError, ValueError, KeyError, TypeError) as error:
+            raise FacebenchError(f"{path}: not a facebench gallery sidecar ({error!r})") from error
+    return galleries
+
+
+def threshold_table(galleries: dict[str, dict]) -> pd.DataFrame:
+    """Per recognizer and method: the threshold, whether the runs used it, and the FAR, FRR
+    and rank-1 it gives by leave-one-person-out on the photos."""
+    rows = [
+        {
+            "recognizer": recognizer,
+            "method": method,
+            "chosen": method == meta["threshold_method"],
+            **values,
+            **meta["leave_one_person_out"],
+            "target_far": meta["target_far"],
+        }
+        for recognizer, meta in galleries.items()
+        for method, values in meta["thresholds"].items()
+    ]
+    return pd.DataFrame(rows)
+
+
+def reidentify(
+    faces: pd.DataFrame, thresholds: dict[str, float], min_face_px: float
+) -> pd.DataFrame:
+    """``faces`` with ``identity`` recomputed from ``nearest`` and ``distance``: per recognizer
+    threshold, faces smaller than ``min_face_px`` (or never embedded) ``too_small``."""
+    threshold = faces["recognizer"].astype(str).map(thresholds).to_numpy(float)
+    distance = faces["distance"].to_numpy(float)
+    small = (np.minimum(faces["w"], faces["h"]).to_numpy() < min_face_px) | np.isnan(distance)
+    named = np.where(distance <= threshold, faces["nearest"].astype(str), UNKNOWN)
+    return faces.assign(identity=np.where(small, TOO_SMALL, named))
+
+
+def openset_table(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    enrolled: frozenset[str],
+    galleries: dict[str, dict],
+) -> pd.DataFrame:
+    """Rank-1, FRR and FAR per configuration and resolution (counts pooled over videos and
+    repeats): as the runs identified (``as_run``), then with each threshold method at every
+    minimum face size of :data:`MIN_FACE_SWEEP` not below the one the runs used."""
+    used_min = max((g.get("min_face_px", 0.0) for g in galleries.values()), default=0.0)
+    settings = [(AS_RUN, None, used_min)] + [
+        (method, {r: g["thresholds"][method]["threshold_l2"] for r, g in galleries.items()}, px)
+        for method in next(iter(galleries.values()))["thresholds"]
+        for px in sorted({used_min, *(p for p in MIN_FACE_SWEEP if p >= used_min)})
+    ]
+    tables = []
+    for method, thresholds, px in settings:
+        scored = faces if thresholds is None else reidentify(faces, thresholds, px)
+        table = accuracy_table(run_accuracy(frames, scored, truth, enrolled), by=KEYS)
+        tables.append(table[[*KEYS, *COUNTS, *RATES]].assign(method=method, min_face_px=px))
+    table = pd.concat(tables, ignore_index=True)
+    order = {r: i for i, r in enumerate(resolution_order(table["resolution"].astype(str)))}
+    return table.sort_values(
+        ["device", "detector", "recognizer", "method", "min_face_px", "resolution"],
+        key=lambda c: c.map(order) if c.name == "resolution" else c,
+        kind="stable",
+    )[[*KEYS, "method", "min_face_px", *RATES, *COUNTS]]
+
+
+def matched_distances(
+    frames: pd.DataFrame, faces: pd.DataFrame, truth: pd.DataFrame, enrolled: frozenset[str]
+) -> pd.DataFrame:
+    """Per face matched to the ground truth: its configuration and resolution, the distance to
+    the nearest enrolled photo and ``kind``: ``same person`` (an enrolled person whose nearest
+    photo is theirs), ``someone else`` (enrolled, nearest photo of another) or ``stranger``."""
+    matches = match_runs(frames, faces, truth).matches
+    face = faces.iloc[matches["pred"].to_numpy(np.int64)]
+    actual = truth["identity"].to_numpy()[matches["truth"].to_numpy(np.int64)].astype(str)
+    is_enrolled = np.isin(actual, list(enrolled))
+    same = face["nearest"].astype(str).to_numpy() == actual
+    kind = np.where(is_enrolled, np.where(same, "same person", "someone else"), "stranger")
+    return pd.DataFrame(
+        {
+            **{key: face[key].astype(str).to_numpy() for key in KEYS},
+            "distance": face["distance"].to_numpy(float),
+            "kind": kind,
+        }
+    ).dropna(subset=["distance"])
+
+
+def distance_summary(distances: pd.DataFrame) -> pd.DataFrame:
+    """Count and quantiles of the distances per configuration, resolution and kind."""
+    grouped = distances.groupby([*KEYS, "kind"], observed=True)["distance"]
+    summary = grouped.describe(percentiles=[0.05, 0.5, 0.95])
+    summary = summary.rename(columns={"5%": "p5", "50%": "p50", "95%": "p95"})
+    return summary[["count", "p5", "p50", "p95"]].reset_index()

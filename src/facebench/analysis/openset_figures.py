@@ -1,0 +1,151 @@
+"""Open-set figures (SVG): the galleries' leave-one-person-out DET curves with the chosen
+thresholds, distance distributions per resolution, rank-1 / FAR per configuration before and
+after the threshold change, and the minimum face size's effect. An empty input gives a
+``not measured: <reason>`` panel instead."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from facebench.analysis.aggregate import resolution_order
+from facebench.analysis.figures import _figure, _legend_outside, _not_measured
+
+PANEL = (5.5, 3.8)
+CONFIG = ["device", "detector", "recognizer"]
+KINDS = {"same person": "C2", "someone else": "C1", "stranger": "C3"}
+
+
+def det_figure(curves: dict[str, pd.DataFrame], thresholds: pd.DataFrame, out: Path) -> Path:
+    """FRR against FAR (log) per recognizer's gallery, each method's threshold marked."""
+    with _figure(out, 1, PANEL) as (ax,):
+        for i, (recognizer, curve) in enumerate(sorted(curves.items())):
+            shown = curve[curve["far"] > 0]
+            ax.plot(shown["far"], shown["frr"], color=f"C{i}", label=recognizer)
+            marks = thresholds[thresholds["recognizer"] == recognizer]
+            for marker, row in zip("os", marks.itertuples(), strict=False):
+                ax.plot(
+                    max(row.lopo_far, 1e-3),
+                    row.lopo_frr,
+                    marker,
+                    color=f"C{i}",
+                    markerfacecolor="none",
+                    label=f"{recognizer}: {row.method} ({row.threshold_l2:.3f})",
+                )
+        ax.set(
+            xscale="log",
+            xlabel="false-accept rate (strangers' photos accepted)",
+            ylabel="false-reject rate (enrolled photos missed)",
+            title="Leave-one-person-out on the photos (DET)",
+        )
+        ax.legend(fontsize="small")
+        _legend_outside(ax)
+    return Path(out)
+
+
+def distances_figure(
+    distances: pd.DataFrame, thresholds: pd.DataFrame, out: Path, reason: str
+) -> Path:
+    """Histograms of the distance to the nearest enrolled photo per resolution, for the first
+    configuration (device, detector, recognizer): enrolled people whose nearest photo is
+    theirs, enrolled people nearest someone else, strangers; both thresholds marked."""
+    if not distances.empty:
+        first = distances.iloc[0][CONFIG]
+        distances = distances[(distances[CONFIG] == first).all(axis=1)]
+        thresholds = thresholds[thresholds["recognizer"] == first["recognizer"]]
+    resolutions = resolution_order(distances["resolution"].unique())
+    with _figure(out, max(len(resolutions), 1), (4.0, 3.2)) as axes:
+        if distances.empty:
+            _not_measured(axes[0], {"distances": reason})
+            return Path(out)
+        axes[0].figure.suptitle(" · ".join(first.astype(str)))
+        bins = np.linspace(0, 1.6, 33)
+        for ax, resolution in zip(axes, resolutions, strict=True):
+            rows = distances[distances["resolution"] == resolution]
+            for kind, color in KINDS.items():
+                values = rows.loc[rows["kind"] == kind, "distance"]
+                if len(values):
+                    ax.hist(values, bins, color=color, alpha=0.5, label=f"{kind} ({len(values)})")
+            for style, row in zip(
+                ("-", "--"), thresholds.drop_duplicates("method").itertuples(), strict=False
+            ):
+                ax.axvline(row.threshold_l2, color="k", linestyle=style, label=row.method)
+            ax.set(title=resolution, xlabel="L2 to the nearest enrolled photo", ylabel="faces")
+            ax.legend(fontsize="x-small")
+    return Path(out)
+
+
+def _absent(axes: list, out: Path, reason: str) -> Path:
+    for ax in axes:
+        _not_measured(ax, {"open set": reason})
+    return Path(out)
+
+
+def rates_figure(table: pd.DataFrame, out: Path, reason: str) -> Path:
+    """Rank-1 and FAR per configuration and resolution: as the runs identified and with each
+    threshold method (the runs' minimum face size)."""
+    used = table[table["min_face_px"] == table["min_face_px"].min()]
+    with _figure(out, 2, PANEL) as axes:
+        if used.empty:
+            return _absent(axes, out, reason)
+        labels = (
+            used["device"].astype(str)
+            + " · "
+            + used["detector"].astype(str)
+            + "/"
+            + used["recognizer"].astype(str)
+        )
+        used = used.assign(setting=labels + " " + used["resolution"].astype(str))
+        settings = list(dict.fromkeys(used["setting"]))
+        methods = list(dict.fromkeys(used["method"]))
+        width = 0.8 / len(methods)
+        for ax, rate, title in zip(
+            axes,
+            ("rank1", "far"),
+            ("enrolled faces named right (rank-1)", "strangers accepted (FAR)"),
+            strict=True,
+        ):
+            for k, method in enumerate(methods):
+                rows = used[used["method"] == method].set_index("setting").reindex(settings)
+                ax.bar(np.arange(len(settings)) + k * width, rows[rate], width, label=method)
+            ax.set_xticks(
+                np.arange(len(settings)) + 0.4 - width / 2, settings, rotation=60, ha="right"
+            )
+            ax.set(ylim=(0, 1), title=title)
+        axes[1].legend(fontsize="small")
+        _legend_outside(axes[1])
+    return Path(out)
+
+
+def min_face_figure(table: pd.DataFrame, method: str, out: Path, reason: str) -> Path:
+    """Rank-1 and FAR against the minimum face size, per resolution, with threshold
+    ``method`` (counts pooled over configurations)."""
+    swept = table[table["method"] == method]
+    with _figure(out, 2, PANEL) as axes:
+        if swept.empty:
+            return _absent(axes, out, reason)
+        pooled = (
+            swept.groupby(["resolution", "min_face_px"], observed=True)[
+                ["rank1_correct", "n_enrolled", "false_accept", "n_stranger"]
+            ]
+            .sum()
+            .reset_index()
+        )
+        pooled["rank1"] = pooled["rank1_correct"] / pooled["n_enrolled"].where(
+            pooled["n_enrolled"] > 0
+        )
+        pooled["far"] = pooled["false_accept"] / pooled["n_stranger"].where(
+            pooled["n_stranger"] > 0
+        )
+        for resolution in resolution_order(pooled["resolution"].unique()):
+            rows = pooled[pooled["resolution"] == resolution]
+            for ax, rate in zip(axes, ("rank1", "far"), strict=True):
+                ax.plot(rows["min_face_px"], rows[rate], marker="o", label=resolution)
+        for ax, title in zip(axes, ("rank-1", "FAR"), strict=True):
+            ax.set(
+                xlabel="minimum face size (px, min side)", ylim=(0, 1), title=f"{title} ({method})"
+            )
+        axes[1].legend(title="resolution")
+    return Path(out)
