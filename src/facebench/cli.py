@@ -126,6 +126,13 @@ def _device_settings(config: Path) -> tuple[dict[str, str], tuple[str, str] | No
     return classes, tuple(runs.get("pair") or ()) or None
 
 
+def _validity_settings(config: Path) -> dict | None:
+    """The config's ``validity`` thresholds (None without the section: runs are not checked)."""
+    import yaml
+
+    return (yaml.safe_load(config.read_text()) or {}).get("validity")
+
+
 def _cmd_analyse(args: argparse.Namespace) -> None:
     from facebench.analysis.accuracy import read_enrolled
     from facebench.analysis.aggregate import device_run_files
@@ -145,6 +152,8 @@ def _cmd_analyse(args: argparse.Namespace) -> None:
         pair,
         Path(args.out),
         Path(args.paper_claims),
+        _validity_settings(Path(args.config)),
+        Path(args.parity),
     )
     for stage, value in seconds.items():
         print(f"  {stage:<13s} {value:6.1f} s")
@@ -295,6 +304,11 @@ def parser() -> argparse.ArgumentParser:
         "--paper-claims",
         default="resources/paper/claims.yaml",
         help="the paper's claims: numbers, prose and sources",
+    )
+    analyse.add_argument(
+        "--parity",
+        default="results/parity/parity.csv",
+        help="backend parity table (absent: the validity rule on parity is not checked)",
     )
     analyse.add_argument("--out", default="results/analysis", help="output directory")
     analyse.set_defaults(func=_cmd_analyse)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 import cv2
@@ -25,6 +25,9 @@ PNET_STRIDE_PX = 2
 RNET_INPUT_PX = 24
 ONET_INPUT_PX = 48
 STAGES = ("pyramid", *MTCNN_NETS)
+# each frame's work (Detections.work): P-Net inputs, boxes into R-Net and into O-Net (faces out
+# is the number of detections)
+WORK_COUNTS = ("n_pyramid_levels", "n_rnet_in", "n_onet_in")
 _NMS_ROWS_PER_BLOCK = 256  # fast NMS compares at most 256 x N boxes at a time
 
 
@@ -219,11 +222,12 @@ def _timed(timings: dict[str, float] | None, stage: str) -> Iterator[None]:
             timings[stage] = timings.get(stage, 0.0) + time.perf_counter() - start_s
 
 
-def _empty() -> Detections:
+def _empty(work: dict[str, int]) -> Detections:
     return Detections(
         boxes=np.zeros((0, 4), np.float32),
         scores=np.zeros(0, np.float32),
         landmarks=np.zeros((0, 5, 2), np.float32),
+        work=work,
     )
 
 
@@ -291,7 +295,8 @@ class Mtcnn:
         )
 
     def detect(self, rgb: np.ndarray, timings: dict[str, float] | None = None) -> Detections:
-        """Faces in one HxWx3 uint8 RGB frame; adds seconds per stage to `timings` if given."""
+        """Faces in one HxWx3 uint8 RGB frame, with the work done (WORK_COUNTS) in their
+        ``work``; adds seconds per stage to `timings` if given."""
         if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
             raise FacebenchError(
                 f"MTCNN input: expected HxWx3 uint8 RGB, got {rgb.shape} {rgb.dtype}"
@@ -302,13 +307,16 @@ class Mtcnn:
         with _timed(timings, "pyramid"):
             image = normalise(rgb)
             levels = _pyramid(image, self.params)
+        work = dict.fromkeys(WORK_COUNTS, 0) | {"n_pyramid_levels": len(levels)}
         with _timed(timings, "pnet"):
             boxes = self._propose(levels) if levels else np.zeros((0, 4))
+        work["n_rnet_in"] = len(boxes)
         if not len(boxes):
-            return _empty()
+            return _empty(work)
         with _timed(timings, "rnet"):
             boxes = self._refine(image, boxes)
+        work["n_onet_in"] = len(boxes)
         if not len(boxes):
-            return _empty()
+            return _empty(work)
         with _timed(timings, "onet"):
-            return self._output(image, boxes)
+            return replace(self._output(image, boxes), work=work)

@@ -26,6 +26,7 @@ from facebench.runinfo import busy_warning, collect_run_metadata, host_load
 from facebench.runner import run_frames
 from facebench.schemas import validate_records, validate_table
 from facebench.sensors import Sampler, default_sensors, per_frame, sensor_report
+from facebench.sensors.conditions import run_conditions
 from facebench.videos.reader import open_reader
 
 
@@ -154,6 +155,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
         cold_start={"model_load_s": load_s, "first_frame_s": float(frames.t_total_s.iloc[0])},
         sensors=sensor_report(sensors),
         sensor_methods=sensed.attrs["method"],
+        conditions=run_conditions(s.samples(), sensors),
         sampler={
             "period_s": config.sampler_period_s,
             "thread_cpu_s": s.thread_cpu_s,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from facebench.mtcnn import STAGES
+from facebench.mtcnn import STAGES, WORK_COUNTS
 from facebench.pipeline import PHASES, FacePipeline
 
 FRAME_TIME_COLUMNS = [f"t_{phase}_s" for phase in ("read", *PHASES)]
@@ -59,6 +59,7 @@ def run_frames(
                 **result.phase_s(),
                 "n_faces": len(det),
                 **{f"t_detect_{k}_s": v for k, v in result.detect_stages_s.items()},
+                **det.work,
             }
         )
         for box, score, name, distance, nearest in zip(
@@ -93,8 +94,11 @@ def run_frames(
             "t_total_s",
             "n_faces",
             *DETECT_STAGE_COLUMNS,
+            *WORK_COUNTS,
         ]
     )
+    # integers, empty where the detector reports no work
+    frame_table = frame_table.astype(dict.fromkeys(WORK_COUNTS, "Int64"))
     if len(frame_table):
         frame_table["t_total_s"] = (bounds_ns[:, 1] - bounds_ns[:, 0]) / 1e9
         attributed = frame_table[FRAME_TIME_COLUMNS].sum(axis=1)

@@ -1,6 +1,7 @@
 rule tabulate:
     input:
         aggregate=rules.aggregate_runs.output,
+        validity=VALIDITY_CSV,
         groundtruth=get_groundtruth,
         gallery=get_enrolled_gallery,
         paper=PAPER_DIR / "table6_reconstructed.csv",
@@ -15,6 +16,8 @@ rule tabulate:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        exclude_invalid=config["validity"]["exclude_invalid"],
     script:
         "../scripts/tabulate.py"
 
@@ -22,6 +25,7 @@ rule tabulate:
 rule check_claims:
     input:
         aggregate=rules.aggregate_runs.output,
+        validity=VALIDITY_CSV,
         paper=PAPER_DIR / "table6_reconstructed.csv",
         paper_claims=PAPER_DIR / "claims.yaml",
     output:
@@ -37,5 +41,7 @@ rule check_claims:
     localrule: True
     conda:
         "../envs/analysis.yaml"
+    params:
+        exclude_invalid=config["validity"]["exclude_invalid"],
     script:
         "../scripts/check_claims.py"

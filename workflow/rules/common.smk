@@ -506,15 +506,23 @@ def table_output(name):
     )
 
 
+# Each run judged by the validity rules (validity.smk); tables, claims and figures read it.
+VALIDITY_CSV = "results/validity.csv"
+
 ANALYSIS_OUTPUTS = [
     *expand("results/figures/{name}.svg", name=FIGURES),
     *expand("results/tables/{name}.csv", name=TABLES),
+    VALIDITY_CSV,
     "results/claims.csv",
     "results/missing.csv",
     "results/notebooks/analysis.ipynb",
     "results/strategies/summary.csv",
     "results/serving/points.csv",
     "results/openset/openset.csv",
+    "results/content/latency_model.csv",
+    "results/content/latency_model_fps.csv",
+    "results/content/latency_model.svg",
+    "results/stability/drift.csv",
 ]
 
 

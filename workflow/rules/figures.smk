@@ -1,6 +1,7 @@
 rule draw_figures:
     input:
         aggregate=rules.aggregate_runs.output,
+        validity=VALIDITY_CSV,
         accuracy=rules.tabulate.output.accuracy,
         comparison=rules.tabulate.output.paper_vs_ours,
     output:
@@ -14,5 +15,6 @@ rule draw_figures:
         "../envs/analysis.yaml"
     params:
         pair=RUNS["pair"],
+        exclude_invalid=config["validity"]["exclude_invalid"],
     script:
         "../scripts/draw_figures.py"

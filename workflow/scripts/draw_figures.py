@@ -8,7 +8,11 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from facebench.analysis.stages import Aggregate, draw_figures
 
     paths = draw_figures(
-        Aggregate.read(Path(snakemake.input.aggregate[0]).parent),
+        Aggregate.read(
+            Path(snakemake.input.aggregate[0]).parent,
+            Path(snakemake.input.validity),
+            snakemake.params.exclude_invalid,
+        ),
         Path(snakemake.output[0]).parent,
         Path(snakemake.input.accuracy),
         Path(snakemake.input.comparison),

@@ -28,6 +28,7 @@ import yaml
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 from facebench.schemas import SCHEMA_DIR, validate_document
+from facebench.sensors.conditions import condition_columns
 from facebench.videos import RESOLUTIONS
 from facebench.videos.groundtruth import GROUNDTRUTH_DTYPES, groundtruth_csv
 
@@ -329,8 +330,9 @@ def kept_runs(runs: list[Run], rejected: list[Rejected]) -> list[Run]:
 
 
 def run_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: configuration, run id, host, settings, cold start and how each sensor
-    measured (``sensor_<quantity>``: the method or ``not measured: <reason>``)."""
+    """One row per run: configuration, run id, host, settings, cold start, how each sensor
+    measured (``sensor_<quantity>``: the method or ``not measured: <reason>``), warm-up frames
+    flagged and the host's conditions (:func:`facebench.sensors.conditions.condition_columns`)."""
     rows = []
     for run in runs:
         meta, config = run.meta, run.meta["config"]
@@ -349,6 +351,7 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
             alignment=config.get("alignment", ""),
             reader=config.get("reader", ""),
             warmup_frames=meta.get("warmup_frames"),
+            video_fps=meta.get("video_fps"),
             model_load_s=cold.get("model_load_s"),
             first_frame_s=cold.get("first_frame_s"),
             git_commit=meta.get("git_commit", ""),
@@ -358,6 +361,11 @@ def run_table(runs: list[Run]) -> pd.DataFrame:
             path=str(run.path),
         )
         row.update({f"sensor_{k}": v for k, v in meta.get("sensors", {}).items()})
+        summary = meta["summary"]
+        row.update(
+            n_warmup_frames=summary["frames"] - summary["measured_frames"],
+            **condition_columns(meta.get("conditions")),
+        )
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -1,5 +1,6 @@
-"""The analysis as the workflow runs it, files in and files out: aggregate the runs, compute
-the tables and the claims check, draw the figures. Each output is written whole or not at all."""
+"""The analysis as the workflow runs it, files in and files out: aggregate the runs, judge
+each run's validity, compute the tables and the claims check (invalid runs left out), draw the
+figures. Each output is written whole or not at all."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from facebench.analysis import figures, tables
+from facebench.analysis import figures, tables, validity
 from facebench.analysis.accuracy import run_accuracy
 from facebench.analysis.aggregate import (
     Rejected,
@@ -49,17 +50,34 @@ def table_report_labels(name: str) -> dict[str, str]:
 
 @dataclass(frozen=True)
 class Aggregate:
-    """The aggregated data set: frames and faces (warm-up excluded) and one row per run."""
+    """The aggregated data set: frames and faces (warm-up excluded) and one row per run;
+    ``excluded``: the invalid runs left out (keys and reasons), None where validity was not
+    applied."""
 
     frames: pd.DataFrame
     faces: pd.DataFrame
     runs: pd.DataFrame
+    excluded: pd.DataFrame | None = None
 
     @classmethod
-    def read(cls, directory: Path) -> Aggregate:
-        """``frames``, ``faces`` and ``runs`` parquet files of ``directory``."""
+    def read(
+        cls, directory: Path, validity_csv: Path | None = None, exclude_invalid: bool = True
+    ) -> Aggregate:
+        """``frames``, ``faces`` and ``runs`` parquet files of ``directory``; with
+        ``validity_csv`` and ``exclude_invalid``, less the runs it marks invalid."""
         names = ("frames", "faces", "runs")
-        return cls(*(pd.read_parquet(Path(directory) / f"{name}.parquet") for name in names))
+        data = cls(*(pd.read_parquet(Path(directory) / f"{name}.parquet") for name in names))
+        if validity_csv is None or not exclude_invalid:
+            return data
+        return data.without(validity.invalid_runs(validity.read_validity(validity_csv)))
+
+    def without(self, invalid: pd.DataFrame) -> Aggregate:
+        """This data set less the runs of ``invalid`` (their keys and reasons), which must
+        leave some."""
+        parts = (self.frames, self.faces, self.runs)
+        frames, faces, runs = (validity.drop_runs(part, invalid) for part in parts)
+        validity.check_some_left(frames, invalid)
+        return Aggregate(frames, faces, runs, invalid)
 
 
 def aggregate(
@@ -87,16 +105,17 @@ def build_tables(
     paper_table6: Path,
     paper_claims: Path = CLAIMS_YAML,
 ) -> dict[str, pd.DataFrame]:
-    """Every table of :data:`TABLES`: Table 6 and per resolution (means, percentiles, n),
-    accuracy per configuration and per run (``enrolled``: the people in the gallery), energy
-    per frame and the paper's ratios beside ours."""
+    """Every table of :data:`TABLES`: Table 6 (with the invalid runs excluded per
+    configuration) and per resolution (means, percentiles, n), accuracy per configuration and
+    per run (``enrolled``: the people in the gallery), energy per frame and the paper's ratios
+    beside ours."""
     inputs = data.frames[["video", "resolution"]].drop_duplicates()
     truth = load_groundtruth(groundtruth_dir, inputs)
     per_run = run_accuracy(data.frames, data.faces, truth, enrolled)
     table6 = tables.table6(data.frames, data.runs)
     per_resolution = tables.per_resolution_table(data.frames)
     return {
-        "table6": table6,
+        "table6": validity.with_excluded_counts(table6, data.excluded),
         "per_resolution": per_resolution,
         "accuracy": tables.accuracy_table(per_run),
         "accuracy_per_run": per_run,
@@ -117,14 +136,35 @@ def write_csv(table: pd.DataFrame, path: Path) -> Path:
     return Path(path)
 
 
-def write_html(table: pd.DataFrame, path: Path, title: str) -> Path:
-    """``table`` as a self-contained HTML page (no scripts, no external resources) for the
-    Snakemake report, which shows HTML inline but offers a CSV only for download."""
-    body = table.to_html(index=False, na_rep="NaN", float_format=lambda v: f"{v:.4g}", border=0)
+def write_html(
+    table: pd.DataFrame, path: Path, title: str, before: pd.DataFrame | None = None
+) -> Path:
+    """``table`` (after ``before``, a smaller table, if given) as a self-contained HTML page
+    (no scripts, no external resources) for the Snakemake report, which shows HTML inline but
+    offers a CSV only for download."""
+    body = "\n".join(
+        t.to_html(index=False, na_rep="NaN", float_format=lambda v: f"{v:.4g}", border=0)
+        for t in (before, table)
+        if t is not None
+    )
     page = HTML_PAGE.format(title=html.escape(title), table=body)
     with atomic_path(Path(path)) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return Path(path)
+
+
+def check_validity(
+    data: Aggregate, parity_csv: Path | None, settings: dict, out_csv: Path, out_html: Path
+) -> pd.DataFrame:
+    """Every run of ``data`` judged by the validity rules (``settings``: the config's
+    ``validity``; ``parity_csv``: results/parity/parity.csv, None or absent: not checked),
+    written to ``out_csv`` and, after a per-rule summary, ``out_html``."""
+    parity = pd.read_csv(parity_csv) if parity_csv and Path(parity_csv).is_file() else None
+    table = validity.check_runs(data.frames, data.runs, parity, settings)
+    write_csv(table, out_csv)
+    title = validity.headline(table, settings["exclude_invalid"])
+    write_html(table, out_html, title, before=validity.summary(table, settings))
+    return table
 
 
 def draw_figures(
@@ -154,8 +194,11 @@ def analyse(
     pair: tuple[str, str] | None,
     out_dir: Path,
     paper_claims: Path = CLAIMS_YAML,
+    validity_settings: dict | None = None,
+    parity_csv: Path | None = None,
 ) -> dict[str, float]:
-    """Every stage, as the workflow runs them, into ``out_dir`` (``aggregate/``, ``tables/``,
+    """Every stage, as the workflow runs them, into ``out_dir`` (``aggregate/``,
+    ``validity.csv`` given ``validity_settings``, the config's ``validity``, ``tables/``,
     ``claims.csv``, ``figures/``); seconds per stage."""
     out_dir = Path(out_dir)
     seconds: dict[str, float] = {}
@@ -169,6 +212,19 @@ def analyse(
     aggregate_dir, tables_dir = out_dir / "aggregate", out_dir / "tables"
     timed("aggregate", lambda: aggregate(run_files, device_class, groundtruth_dir, aggregate_dir))
     data = timed("read parquet", lambda: Aggregate.read(aggregate_dir))
+    if validity_settings is not None:
+        checked = timed(
+            "validity",
+            lambda: check_validity(
+                data,
+                parity_csv,
+                validity_settings,
+                out_dir / "validity.csv",
+                out_dir / "validity.html",
+            ),
+        )
+        if validity_settings["exclude_invalid"]:
+            data = data.without(validity.invalid_runs(checked))
     built = timed(
         "tables", lambda: build_tables(data, groundtruth_dir, enrolled, paper_table6, paper_claims)
     )

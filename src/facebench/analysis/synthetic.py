@@ -23,6 +23,8 @@ from facebench.models.layout import MTCNN_NETS
 from facebench.videos import RESOLUTIONS
 from facebench.videos.groundtruth import groundtruth_csv
 
+SYNTHETIC_FPS = 25.0  # every synthetic video's frame rate (video time of its frames)
+
 PEOPLE = ("ben_afflek", "elton_john", "jerry_seinfeld", "madonna", "mindy_kaling")
 ENROLLED = frozenset(PEOPLE[:4])
 MASTER_WIDTH, MASTER_HEIGHT = 1920, 1080
@@ -225,6 +227,7 @@ def _run_json(
         "started_utc": "2026-01-01T00:00:00+00:00",
         "finished_utc": "2026-01-01T00:01:00+00:00",
         "warmup_frames": warmup_frames,
+        "video_fps": SYNTHETIC_FPS,
         "cold_start": {"model_load_s": 1.0, "first_frame_s": float(frames["t_total_s"].iloc[0])},
         "sensors": sensors,
         "summary": {"frames": len(frames), "measured_frames": int((~frames["is_warmup"]).sum())},

@@ -3,7 +3,7 @@ MTCNN nets and the FaceNet recognizer built from such models."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -18,6 +18,8 @@ class Detections:
     boxes: np.ndarray  # (N, 4) float32: x1, y1, x2, y2
     scores: np.ndarray  # (N,) float32
     landmarks: np.ndarray  # (N, 5, 2) float32: (x, y) of eyes, nose, mouth corners
+    # the detector's work on the frame (MTCNN: facebench.mtcnn.WORK_COUNTS); empty: not reported
+    work: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.scores)

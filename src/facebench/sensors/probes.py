@@ -1,5 +1,6 @@
-"""Sensor probes: process RSS and CPU, NVIDIA GPU (NVML), CPU package energy (RAPL) and
-Jetson power (INA3221), and the report of how each quantity was measured or why not.
+"""Sensor probes: process RSS and CPU, NVIDIA GPU (NVML), CPU package energy (RAPL), Jetson
+power (INA3221), and the host's conditions (CPU clock, other processes' CPU time, CPU
+temperature); and the report of how each quantity was measured or why not.
 
 A probe reads one float per column; quantities without a sensor are NaN, never 0.
 """
@@ -7,6 +8,7 @@ A probe reads one float per column; quantities without a sensor are NaN, never 0
 from __future__ import annotations
 
 import os
+import re
 import resource
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +19,7 @@ from types import ModuleType
 import numpy as np
 
 MIB = 2**20
+NOT_MEASURED = "not measured: "
 REPORTED_QUANTITIES = (
     "rss_mb",
     "cpu_percent",
@@ -30,6 +33,13 @@ REPORTED_QUANTITIES = (
 STATM = Path("/proc/self/statm")
 POWERCAP_ROOT = Path("/sys/class/powercap")
 I2C_DRIVERS_ROOT = Path("/sys/bus/i2c/drivers")
+PROC_STAT = Path("/proc/stat")
+PROC_SELF_STAT = Path("/proc/self/stat")
+CPUINFO = Path("/proc/cpuinfo")
+CPU_ROOT = Path("/sys/devices/system/cpu")
+HWMON_ROOT = Path("/sys/class/hwmon")
+THERMAL_ROOT = Path("/sys/class/thermal")
+CPU_HWMON_DRIVERS = ("coretemp", "k10temp", "zenpower", "cpu_thermal")
 
 
 class Sensor:
@@ -272,6 +282,22 @@ def _read_number(path: Path) -> float:
     return float(path.read_text())
 
 
+def _readable_number(path: Path) -> bool:
+    try:
+        _read_number(path)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def _read_name(path: Path) -> str:
+    """A sysfs name or type file's text, "" where unreadable."""
+    try:
+        return path.read_text().strip()
+    except OSError:
+        return ""
+
+
 def _iio_rails(root: Path) -> dict[str, Callable[[], float]]:
     """L4T <= 32: ``rail_name_<k>`` and ``in_power<k>_input`` in mW."""
     rails = {}
@@ -295,13 +321,185 @@ def _hwmon_rails(root: Path) -> dict[str, Callable[[], float]]:
     return rails
 
 
+class OtherCpuSensor(Sensor):
+    """CPU seconds that other processes used since the probe, all CPUs together: the host's busy
+    time in /proc/stat (user, nice, system, irq, softirq and steal: a stolen tick is a CPU
+    another guest had) less this process's own (utime + stime of /proc/self/stat, every
+    thread). Both count clock ticks, so the difference is good to about a tick per CPU;
+    ``n_cpus`` is how many CPUs /proc/stat lists."""
+
+    name = "other_cpu"
+    columns = ("other_cpu_s",)
+    BUSY_FIELDS = (1, 2, 3, 6, 7, 8)  # of the "cpu" line; guest time is already in user
+
+    def __init__(self, stat: Path = PROC_STAT, self_stat: Path = PROC_SELF_STAT) -> None:
+        super().__init__()
+        self.stat, self.self_stat = Path(stat), Path(self_stat)
+        self.n_cpus = 0
+        self._fds = (-1, -1)
+        self._tick_s = 1 / os.sysconf("SC_CLK_TCK")
+        self._origin = 0
+
+    def _probe(self) -> str | None:
+        try:
+            self.n_cpus = len(re.findall(r"^cpu\d+ ", self.stat.read_text(), re.MULTILINE))
+            self._fds = (os.open(self.stat, os.O_RDONLY), os.open(self.self_stat, os.O_RDONLY))
+        except OSError as error:
+            return f"CPU times not readable: {error.filename}: {error.strerror} (not Linux?)"
+        if not self.n_cpus:
+            return f"CPU times not readable: {self.stat} lists no cpu<N> line"
+        self._origin = self._ticks()
+        return None
+
+    def methods(self) -> dict[str, str]:
+        return {"other_cpu_s": f"busy ticks of {self.stat} less this process's ({self.self_stat})"}
+
+    def values(self) -> tuple[float, ...]:
+        return ((self._ticks() - self._origin) * self._tick_s,)
+
+    def _ticks(self) -> int:
+        host = os.pread(self._fds[0], 256, 0).split(b"\n", 1)[0].split()
+        own = os.pread(self._fds[1], 1024, 0).rpartition(b")")[2].split()  # after the name
+        return sum(int(host[i]) for i in self.BUSY_FIELDS) - int(own[11]) - int(own[12])
+
+
+class PeriodicSensor(Sensor):
+    """A sensor read at most every ``interval_s`` (NaN at the ticks between): for files that
+    cost more to read than a 10 ms tick should spend."""
+
+    interval_s = 0.1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next_ns = 0
+
+    def values(self) -> tuple[float, ...]:
+        now_ns = time.perf_counter_ns()
+        if now_ns < self._next_ns:
+            return (np.nan,) * len(self.columns)
+        self._next_ns = now_ns + round(self.interval_s * 1e9)
+        return self._read()
+
+    def _read(self) -> tuple[float, ...]:
+        raise NotImplementedError
+
+
+class CpuFreqSensor(PeriodicSensor):
+    """Clock of the fastest CPU this process may run on, MHz (a throttled or power-capped
+    package shows as a drop): the ``cpufreq/scaling_cur_freq`` (kHz) of each allowed CPU, else
+    the ``cpu MHz`` lines of /proc/cpuinfo (x86; in a VM often the nominal clock)."""
+
+    name = "cpu_freq"
+    columns = ("cpu_freq_mhz",)
+
+    def __init__(
+        self, cpu_root: Path = CPU_ROOT, cpuinfo: Path = CPUINFO, cpus: Sequence[int] = ()
+    ) -> None:
+        super().__init__()
+        self.cpu_root, self.cpuinfo = Path(cpu_root), Path(cpuinfo)
+        self.cpus = set(cpus) or os.sched_getaffinity(0)
+        self._files: list[Path] = []
+
+    def _probe(self) -> str | None:
+        files = [self.cpu_root / f"cpu{n}/cpufreq/scaling_cur_freq" for n in sorted(self.cpus)]
+        self._files = [f for f in files if _readable_number(f)]
+        if self._files or self._cpuinfo_mhz():
+            return None
+        return (
+            f"CPU clock not readable: no {self.cpu_root}/cpu<N>/cpufreq/scaling_cur_freq and no "
+            f"'cpu MHz' line in {self.cpuinfo} for CPUs {sorted(self.cpus)}"
+        )
+
+    def methods(self) -> dict[str, str]:
+        if self._files:
+            source = f"{self.cpu_root}/cpu<N>/cpufreq/scaling_cur_freq"
+        else:
+            source = f"'cpu MHz' of {self.cpuinfo}"
+        return {"cpu_freq_mhz": f"max over the {len(self.cpus)} allowed CPUs of {source}"}
+
+    def _read(self) -> tuple[float, ...]:
+        if self._files:
+            return (max(_read_number(f) for f in self._files) / 1e3,)
+        return (max(self._cpuinfo_mhz()),)
+
+    def _cpuinfo_mhz(self) -> list[float]:
+        """``cpu MHz`` of each allowed processor in /proc/cpuinfo (none where absent)."""
+        try:
+            blocks = self.cpuinfo.read_text().split("\n\n")
+        except OSError:
+            return []
+        mhz = []
+        for block in blocks:
+            fields = dict(
+                (key.strip(), value.strip())
+                for key, _, value in (line.partition(":") for line in block.splitlines())
+            )
+            if "cpu MHz" in fields and int(fields.get("processor", -1)) in self.cpus:
+                mhz.append(float(fields["cpu MHz"]))
+        return mhz
+
+
+class CpuTempSensor(PeriodicSensor):
+    """Hottest CPU temperature, degrees C (files in millidegrees): the ``temp*_input`` of CPU
+    hwmon drivers (coretemp, k10temp, zenpower, cpu_thermal) and the thermal zones whose type
+    names the CPU (x86_pkg_temp, cpu-thermal, Jetson's CPU-therm)."""
+
+    name = "cpu_temp"
+    columns = ("cpu_temp_c",)
+
+    def __init__(self, hwmon_root: Path = HWMON_ROOT, thermal_root: Path = THERMAL_ROOT) -> None:
+        super().__init__()
+        self.hwmon_root, self.thermal_root = Path(hwmon_root), Path(thermal_root)
+        self._files: list[Path] = []
+
+    def _probe(self) -> str | None:
+        drivers = {d: _read_name(d / "name") for d in sorted(self.hwmon_root.glob("hwmon*"))}
+        zones = {z: _read_name(z / "type") for z in sorted(self.thermal_root.glob("thermal_zone*"))}
+        files = [
+            f
+            for d, name in drivers.items()
+            if name in CPU_HWMON_DRIVERS
+            for f in sorted(d.glob("temp*_input"))
+        ]
+        files += [
+            z / "temp" for z, kind in zones.items() if re.search("cpu|pkg", kind, re.IGNORECASE)
+        ]
+        self._files = [f for f in files if _readable_number(f)]
+        if self._files:
+            return None
+        return (
+            f"no readable CPU temperature: hwmon drivers {sorted(set(drivers.values())) or 'none'} "
+            f"in {self.hwmon_root}, thermal zones {sorted(set(zones.values())) or 'none'} in "
+            f"{self.thermal_root}"
+        )
+
+    def methods(self) -> dict[str, str]:
+        return {
+            "cpu_temp_c": f"max of {len(self._files)} CPU temperature file(s): "
+            + ", ".join(str(f) for f in self._files)
+        }
+
+    def _read(self) -> tuple[float, ...]:
+        return (max(_read_number(f) for f in self._files) / 1e3,)
+
+
 def default_sensors() -> list[Sensor]:
     """Every sensor this module knows; unavailable ones yield NaN columns."""
-    return [RssSensor(), CpuSensor(), NvmlSensor(), RaplSensor(), JetsonSensor()]
+    return [
+        RssSensor(),
+        CpuSensor(),
+        NvmlSensor(),
+        RaplSensor(),
+        JetsonSensor(),
+        CpuFreqSensor(),
+        OtherCpuSensor(),
+        CpuTempSensor(),
+    ]
 
 
-def sensor_report(sensors: Sequence[Sensor]) -> dict[str, str]:
-    """Per reported quantity, the sensor method used or ``"not measured: <reason>"``."""
+def column_methods(sensors: Sequence[Sensor]) -> dict[str, str]:
+    """Per sampled column, the method of the first sensor providing it or
+    ``"not measured: <reason>"`` (every sensor's reason) where none does."""
     methods: dict[str, str] = {}
     reasons: dict[str, list[str]] = {}
     for sensor in sensors:
@@ -313,15 +511,24 @@ def sensor_report(sensors: Sequence[Sensor]) -> dict[str, str]:
             else:
                 why = reason or f"{sensor.name} does not support {column}"
                 reasons.setdefault(column, []).append(why)
+    return methods | {
+        column: NOT_MEASURED + "; ".join(why)
+        for column, why in reasons.items()
+        if column not in methods
+    }
+
+
+def sensor_report(sensors: Sequence[Sensor]) -> dict[str, str]:
+    """Per reported quantity, the sensor method used or ``"not measured: <reason>"``."""
+    methods = column_methods(sensors)
 
     def pick(source: str, prefix: str = "") -> str:
-        if source in methods:
-            return prefix + methods[source]
-        return "not measured: " + "; ".join(reasons.get(source, ["no sensor given"]))
+        method = methods.get(source, NOT_MEASURED + "no sensor given")
+        return method if method.startswith(NOT_MEASURED) else prefix + method
 
     direct = ("rss_mb", "cpu_percent", "gpu_mem_used_mb", "gpu_mem_total_mb", "power_w")
     report = {q: pick(q) for q in direct}
-    if "energy_counter_j" in methods:
+    if not pick("energy_counter_j").startswith(NOT_MEASURED):
         report["energy_j"] = pick("energy_counter_j", prefix="difference of ")
     else:
         report["energy_j"] = pick("power_w", prefix="trapezoid of ")
