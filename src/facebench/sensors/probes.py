@@ -321,16 +321,39 @@ def _hwmon_rails(root: Path) -> dict[str, Callable[[], float]]:
     return rails
 
 
-class OtherCpuSensor(Sensor):
+class PeriodicSensor(Sensor):
+    """A sensor read at most every ``interval_s`` (NaN at the ticks between): for files that
+    cost more to read than a 10 ms tick should spend."""
+
+    interval_s = 0.1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._next_ns = 0
+
+    def values(self) -> tuple[float, ...]:
+        now_ns = time.perf_counter_ns()
+        if now_ns < self._next_ns:
+            return (np.nan,) * len(self.columns)
+        self._next_ns = now_ns + round(self.interval_s * 1e9)
+        return self._read()
+
+    def _read(self) -> tuple[float, ...]:
+        raise NotImplementedError
+
+
+class OtherCpuSensor(PeriodicSensor):
     """CPU seconds that other processes used since the probe, all CPUs together: the host's busy
     time in /proc/stat (user, nice, system, irq, softirq and steal: a stolen tick is a CPU
     another guest had) less this process's own (utime + stime of /proc/self/stat, every
     thread). Both count clock ticks, so the difference is good to about a tick per CPU;
-    ``n_cpus`` is how many CPUs /proc/stat lists."""
+    ``n_cpus`` is how many CPUs /proc/stat lists. Read every 50 ms: two file reads per 10 ms
+    tick would slow the sampler's ticks under a busy interpreter lock."""
 
     name = "other_cpu"
     columns = ("other_cpu_s",)
     BUSY_FIELDS = (1, 2, 3, 6, 7, 8)  # of the "cpu" line; guest time is already in user
+    interval_s = 0.05
 
     def __init__(self, stat: Path = PROC_STAT, self_stat: Path = PROC_SELF_STAT) -> None:
         super().__init__()
@@ -354,34 +377,13 @@ class OtherCpuSensor(Sensor):
     def methods(self) -> dict[str, str]:
         return {"other_cpu_s": f"busy ticks of {self.stat} less this process's ({self.self_stat})"}
 
-    def values(self) -> tuple[float, ...]:
+    def _read(self) -> tuple[float, ...]:
         return ((self._ticks() - self._origin) * self._tick_s,)
 
     def _ticks(self) -> int:
         host = os.pread(self._fds[0], 256, 0).split(b"\n", 1)[0].split()
         own = os.pread(self._fds[1], 1024, 0).rpartition(b")")[2].split()  # after the name
         return sum(int(host[i]) for i in self.BUSY_FIELDS) - int(own[11]) - int(own[12])
-
-
-class PeriodicSensor(Sensor):
-    """A sensor read at most every ``interval_s`` (NaN at the ticks between): for files that
-    cost more to read than a 10 ms tick should spend."""
-
-    interval_s = 0.1
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._next_ns = 0
-
-    def values(self) -> tuple[float, ...]:
-        now_ns = time.perf_counter_ns()
-        if now_ns < self._next_ns:
-            return (np.nan,) * len(self.columns)
-        self._next_ns = now_ns + round(self.interval_s * 1e9)
-        return self._read()
-
-    def _read(self) -> tuple[float, ...]:
-        raise NotImplementedError
 
 
 class CpuFreqSensor(PeriodicSensor):
