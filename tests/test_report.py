@@ -133,24 +133,32 @@ def _shown_table_rows(page: Page, category: str, name: str, labels: dict[str, st
     return rows
 
 
+def _extra_figures_render(page, category: str, names: tuple[str, ...]) -> None:
+    """Each extra figure ``names`` of report ``category`` opens and is drawn at a real size
+    (its report subject: the name with spaces for underscores)."""
+    page.get_by_text(category, exact=True).first.click()
+    for name in names:
+        labels = {"figure": "extra", "subject": name.replace("_", " ")}
+        _result_row(page, labels).locator("a[iconname=eye]").click()
+        natural, shown = _shown_image_size(page, f"{name}.svg")
+        assert natural > 100 and shown > 100, (name, natural, shown)
+    page.locator("nav a", has_text="Results").click()
+
+
 def test_strategies_and_serving_render(page, page_errors, workflow_dir):
     """The cloud/edge/hybrid and serving figures and tables are in the report (with their
     not-measured message where this host cannot emulate links)."""
     strategies = workflow_dir / "results" / "strategies"
-    page.get_by_text("Cloud vs edge vs hybrid", exact=True).first.click()
-    for name in ("strategies_latency", "strategies_bandwidth", "strategies_accuracy"):
-        labels = {"figure": "extra", "subject": name.replace("_", " ")}
-        _result_row(page, labels).locator("a[iconname=eye]").click()
-        natural, shown = _shown_image_size(page, f"{name}.svg")
-        assert natural > 100 and shown > 100, (name, natural, shown)
-    page.locator("nav a", has_text="Results").click()
-    page.get_by_text("One server, many cameras", exact=True).first.click()
-    for name in ("serving_throughput", "serving_latency", "serving_breakdown"):
-        labels = {"figure": "extra", "subject": name.replace("_", " ")}
-        _result_row(page, labels).locator("a[iconname=eye]").click()
-        natural, shown = _shown_image_size(page, f"{name}.svg")
-        assert natural > 100 and shown > 100, (name, natural, shown)
-    page.locator("nav a", has_text="Results").click()
+    _extra_figures_render(
+        page,
+        "Cloud vs edge vs hybrid",
+        ("strategies_latency", "strategies_bandwidth", "strategies_accuracy"),
+    )
+    _extra_figures_render(
+        page,
+        "One server, many cameras",
+        ("serving_throughput", "serving_latency", "serving_breakdown"),
+    )
     table2 = (strategies / "table2.csv").read_text().splitlines()
     rows = _shown_table_rows(
         page, "Cloud vs edge vs hybrid", "table2.html", {"table": "strategies table2"}
@@ -162,12 +170,9 @@ def test_strategies_and_serving_render(page, page_errors, workflow_dir):
 def test_open_set_renders(page, page_errors, workflow_dir):
     """The open-set figures (DET, distances, rates, minimum face size) and tables are in the
     report."""
-    page.get_by_text("Open-set identification", exact=True).first.click()
-    for name in ("det", "distances", "rates", "min_face"):
-        _result_row(page, {"figure": "extra", "subject": name}).locator("a[iconname=eye]").click()
-        natural, shown = _shown_image_size(page, f"{name}.svg")
-        assert natural > 100 and shown > 100, (name, natural, shown)
-    page.locator("nav a", has_text="Results").click()
+    _extra_figures_render(
+        page, "Open-set identification", ("det", "distances", "rates", "min_face")
+    )
     openset = (workflow_dir / "results" / "openset" / "openset.csv").read_text().splitlines()
     rows = _shown_table_rows(page, "Open-set identification", "openset.html", {"table": "openset"})
     assert rows == len(openset) - 1

@@ -539,7 +539,7 @@ def openset_output(name, kind):
         caption=f"../report/openset/{name}.rst",
         category="Open-set identification",
         labels=(
-            {"figure": "extra", "subject": stem}
+            {"figure": "extra", "subject": stem.replace("_", " ")}
             if kind == "figure"
             else {"table": stem}
         ),
