@@ -164,6 +164,19 @@ def test_user_video_table_errors_name_the_file(tmp_path):
     assert f"{table}: mine: file /nonexistent/clip.mp4 does not exist" in output, output[-2000:]
 
 
+def test_a_missing_people_folder_is_one_line_naming_it(tmp_path):
+    """Snakemake alone skips a job whose missing input it need not rebuild: the folder is
+    checked when the config is read."""
+    config = ci_config(tmp_path)
+    settings = yaml.safe_load(config.read_text())
+    settings["gallery"]["people_dirs"] = ["/nonexistent/people"]
+    config.write_text(yaml.safe_dump(settings))
+    result = snakemake(tmp_path, config, "--dry-run", timeout_s=300)
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    assert "gallery.people_dirs: /nonexistent/people: no such folder" in output, output[-2000:]
+
+
 def test_runs_pair_is_empty_or_two_devices(tmp_path):
     """`runs.pair: []` (no pair: figures 12 and 14 say so) is valid; a single device is not."""
     config = ci_config(tmp_path)

@@ -86,6 +86,12 @@ def load_user_videos(table):
     return videos.set_index("name", drop=False)
 
 
+if missing_people := [
+    d for d in config["gallery"]["people_dirs"] if not Path(d).is_dir()
+]:
+    raise WorkflowError(
+        f"gallery.people_dirs: {', '.join(missing_people)}: no such folder"
+    )
 GENERATED_VIDEOS = config["videos"]["generated"]
 USER_VIDEOS = load_user_videos(config["videos"].get("user_table", ""))
 VIDEOS = [*GENERATED_VIDEOS, *USER_VIDEOS.index]
