@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 
+from facebench.backends.openvino import OpenvinoModel, padded_batch
 from facebench.backends.registry import (
     DETECTORS,
     RECOGNIZERS,
@@ -27,7 +28,8 @@ from facebench.photos import list_photos, read_rgb
 
 RUNNABLE_RECOGNIZERS = [n for n, s in RECOGNIZERS.items() if unavailable_reason(s) is None]
 RUNNABLE_DETECTORS = [n for n, s in DETECTORS.items() if unavailable_reason(s) is None]
-MIN_COSINE = {"fp32": 0.9999, "fp16": 0.99, "int8": 0.99}
+MIN_COSINE = {"fp32": 0.9999, "fp16": 0.99, "int8": 0.99, "bf16": 0.999}
+MIN_BOX_IOU = {"fp32": 0.99, "bf16": 0.9}  # bf16 box regressions move by about a pixel
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +72,34 @@ def test_detector_parity(name, models_dir, photos, tf_detector):
         ours, ref = detector.detect(rgb), tf_detector.detect(rgb)
         assert len(ours) == len(ref), photo.key
         assert ours.landmarks.shape == (len(ours), 5, 2)
-        assert all(iou >= 0.99 for _, _, iou in match_boxes(ref.boxes, ours.boxes)), photo.key
+        min_iou = MIN_BOX_IOU[DETECTORS[name].precision]
+        assert all(iou >= min_iou for _, _, iou in match_boxes(ref.boxes, ours.boxes)), photo.key
+
+
+def test_padded_batches_are_few_and_close_to_the_batch():
+    sizes = [padded_batch(n) for n in range(1, 1001)]
+    assert [padded_batch(n) for n in (1, 3, 16, 17, 33, 64)] == [1, 3, 16, 32, 64, 64]
+    assert padded_batch(65) == 128 and padded_batch(129) == 192
+    assert all(n <= p <= max(2 * n - 1, 1) for n, p in zip(range(1, 1001), sizes, strict=True))
+    assert all(p - n < 64 for n, p in zip(range(1, 1001), sizes, strict=True))
+    assert len(set(sizes)) == 33  # 1 to 16, 32, 64, then 128, 192, ..., 1024
+
+
+@pytest.mark.skipif("openvino" not in RUNNABLE_DETECTORS, reason="OpenVINO not installed")
+def test_static_shapes_give_the_dynamic_models_outputs(models_dir):
+    """Compiled per shape, the batch padded and cut back: the same numbers as the model with
+    dynamic shapes (fp32), for P-Net levels of two sizes and an R-Net batch of 5 (run as 8)."""
+    rng = np.random.default_rng(0)
+    for net, shapes in (("pnet", [(1, 61, 97, 3), (1, 30, 44, 3)]), ("rnet", [(5, 24, 24, 3)])):
+        path = model_file(models_dir, "openvino", net)
+        dynamic = OpenvinoModel(path, 2, "fp32")
+        static = OpenvinoModel(path, 2, "fp32", static_shapes=True)
+        for shape in shapes:
+            x = rng.uniform(-1, 1, shape).astype(np.float32)
+            for ours, ref in zip(static(x), dynamic(x), strict=True):
+                assert ours.shape == ref.shape
+                np.testing.assert_allclose(ours, ref, atol=1e-4)
+        assert static.info["static_shapes"] and not dynamic.info["static_shapes"]
 
 
 def test_batch_of_eight_matches_batch_of_one(models_dir, real_faces):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from conftest import REPO_ROOT
 
-from facebench.backends.registry import DETECTORS, unavailable_reason
+from facebench.backends.registry import DETECTORS, RECOGNIZERS, unavailable_reason
 from facebench.bench import run_bench
 
 CLI = str(Path(sys.executable).parent / "facebench")
@@ -19,7 +19,7 @@ CLI = str(Path(sys.executable).parent / "facebench")
 def test_backends_lists_every_backend_with_reasons():
     result = subprocess.run([CLI, "backends"], capture_output=True, text=True, check=True)
     lines = result.stdout.splitlines()
-    assert len(lines) == 12
+    assert len(lines) == len(DETECTORS) + len(RECOGNIZERS) == 14
     assert any(line.split()[:2] == ["recognizer", "onnx"] and "available" in line for line in lines)
     for line in lines:
         assert line.split()[2] in {"available", "not"}
@@ -30,7 +30,7 @@ def test_backends_lists_every_backend_with_reasons():
             [CLI, "backends", "--json"], capture_output=True, text=True, check=True
         ).stdout
     )
-    assert len(rows) == 12
+    assert len(rows) == len(DETECTORS) + len(RECOGNIZERS)
 
 
 def test_bench_reports_percentiles_and_baselines(models_dir, faces_dir, workflow_dir):

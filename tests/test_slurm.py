@@ -109,6 +109,7 @@ def write_config(workdir: Path, partitions: dict[str, str]) -> Path:
         devices=devices, this_host=list(devices), pair=["slurm-edge", "slurm-cloud"]
     )
     config["runs"]["sampler_check_s"] = 1
+    config["fast"]["device"] = ""  # the preset is this host's comparison
     config["strategies"]["enabled"] = False  # this host's experiments: not what SLURM runs
     config["serving"]["enabled"] = False
     path = workdir / "config.yaml"

@@ -38,6 +38,7 @@ def user_config(workdir: Path, people: Path, table: Path) -> Path:
         "local": {"class": "edge", "detectors": ["onnx"], "recognizers": ["onnx"]}
     }
     config["runs"].update(this_host=["local"], pair=[])
+    config["fast"]["device"] = ""  # no fast preset device here
     config["strategies"]["enabled"] = False  # experiments on the generated videos
     config["serving"]["enabled"] = False
     path = workdir / "config.yaml"

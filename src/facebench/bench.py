@@ -1,9 +1,11 @@
 """`facebench bench`: per-face embedding and per-frame detection latency of every backend on
-real images, beside two naive baselines (the `mtcnn` package, Keras ``model.predict``)."""
+real images, beside two naive baselines (the `mtcnn` package, Keras ``model.predict``) and the
+sgemm floor of this host (FaceNet's FLOPs at numpy's BLAS sgemm rate)."""
 
 from __future__ import annotations
 
 import gc
+import os
 import platform
 import sys
 from collections.abc import Callable
@@ -18,15 +20,18 @@ from facebench.backends.registry import (
     load_recognizer,
     unavailable_reason,
 )
+from facebench.boxes import match_boxes
 from facebench.faces import largest_face, prewhiten
 from facebench.measure import peak_rss_mb, time_calls, timed_init
 from facebench.models.layout import FACENET, model_file
+from facebench.mtcnn import MtcnnParams
 from facebench.photos import list_photos, photo_collage, read_rgb
 from facebench.videos import RESOLUTIONS
 from facebench.videos.reader import READERS, open_reader
 
 FACENET_GFLOP = 2.834  # per face: 2 x multiply-adds of Conv/Gemm (onnx_gflop of facenet.onnx)
 EMBED_BATCHES = (1, 8)
+SGEMM_SIZE = 1024  # square float32 matrices: large enough for BLAS to reach its peak rate
 
 
 def onnx_gflop(path: Path) -> float:
@@ -115,13 +120,33 @@ def _bench_detect(
     min_seconds: float,
     min_calls: int,
 ) -> list[dict]:
-    """Latency of ``detect`` on each frame size, with the number of faces it found."""
+    """Latency of ``detect`` on each frame size, with the boxes (x1, y1, x2, y2) it found."""
     rows = []
     for size, frame in frames.items():
         latency, found = time_calls(lambda f=frame: detect(f), init_s, min_seconds, min_calls)
-        rows.append(_row("detect", label, size, latency, faces=len(found)))
-        _log(f"detect {label:14s} {size:4s}: p50 {latency.p50_ms:8.1f} ms, {len(found)} faces")
+        boxes = _package_boxes(found) if isinstance(found, list) else found.boxes
+        boxes = np.round(np.asarray(boxes, np.float64).reshape(-1, 4), 1).tolist()
+        rows.append(_row("detect", label, size, latency, faces=len(boxes), boxes=boxes))
+        _log(f"detect {label:14s} {size:4s}: p50 {latency.p50_ms:8.1f} ms, {len(boxes)} faces")
     return rows
+
+
+def _package_boxes(found: list[dict]) -> np.ndarray:
+    """The `mtcnn` package's ``box`` (x, y, width, height) of each face as x1, y1, x2, y2."""
+    xywh = np.asarray([face["box"] for face in found], np.float64).reshape(-1, 4)
+    return np.hstack([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]])
+
+
+def bench_sgemm(min_seconds: float, min_calls: int) -> list[dict]:
+    """numpy's float32 matrix product (its BLAS, all cores): the host's sgemm rate, of which
+    FaceNet's FLOPs give the floor of one face's embedding time."""
+    rng = np.random.default_rng(0)
+    a, b = (rng.random((SGEMM_SIZE, SGEMM_SIZE), np.float32) for _ in range(2))
+    latency, _ = time_calls(lambda: a @ b, 0.0, min_seconds, min_calls)
+    gflops = 2 * SGEMM_SIZE**3 / (latency.p50_ms / 1e3) / 1e9
+    floor_ms = FACENET_GFLOP / gflops * 1e3
+    _log(f"sgemm {SGEMM_SIZE}^3: {gflops:.1f} GFLOPS, FaceNet floor {floor_ms:.2f} ms/face")
+    return [_row("sgemm", "numpy", f"{SGEMM_SIZE}", latency, gflops=gflops, floor_ms=floor_ms)]
 
 
 def bench_recognizers(names, models_dir, faces, threads, min_seconds, min_calls) -> list[dict]:
@@ -143,13 +168,22 @@ def bench_keras_predict(models_dir, faces, min_seconds, min_calls) -> list[dict]
     return _bench_embed("keras-predict", predict, init_s, faces, min_seconds, min_calls)
 
 
-def bench_detectors(names, models_dir, frames, threads, min_seconds, min_calls) -> list[dict]:
+def bench_detectors(
+    names, models_dir, frames, threads, min_seconds, min_calls, pyramids=("each",)
+) -> list[dict]:
+    """Each detector with each MTCNN pyramid (``name`` for mtcnn 1.0's, ``name/halving``)."""
     rows = []
     for name in names:
-        detector, init_s = timed_init(lambda n=name: load_detector(n, models_dir, threads))
-        rows += _bench_detect(name, detector.detect, init_s, frames, min_seconds, min_calls)
-        del detector
-        gc.collect()
+        for pyramid in pyramids:
+            detector, init_s = timed_init(
+                lambda n=name, p=pyramid: load_detector(
+                    n, models_dir, threads, MtcnnParams(pyramid_resize=p)
+                )
+            )
+            label = name if pyramid == "each" else f"{name}/{pyramid}"
+            rows += _bench_detect(label, detector.detect, init_s, frames, min_seconds, min_calls)
+            del detector
+            gc.collect()
     return rows
 
 
@@ -195,17 +229,28 @@ def bench_readers(videos: dict[str, Path], min_seconds, min_calls) -> list[dict]
     return rows
 
 
+def _detect_row(rows: list[dict], backend: str, size: str) -> dict:
+    return next(
+        r for r in rows if (r["kind"], r["backend"], r["input"]) == ("detect", backend, size)
+    )
+
+
+def box_agreement(rows: list[dict], backend: str, reference: str, size: str) -> dict:
+    """``backend``'s boxes on the ``size`` frame matched one to one with ``reference``'s."""
+    found, ref = (_detect_row(rows, name, size)["boxes"] for name in (backend, reference))
+    ious = [iou for _, _, iou in match_boxes(np.asarray(found), np.asarray(ref)) if iou >= 0.5]
+    return {
+        "faces": len(found),
+        "faces_reference": len(ref),
+        "matched": len(ious),
+        "mean_iou": float(np.mean(ious)) if ious else float("nan"),
+        "min_iou": float(np.min(ious)) if ious else float("nan"),
+    }
+
+
 def speedups(rows: list[dict]) -> dict:
-    """The issue's targets: fastest detector vs the package at FHD, recognizer vs Keras
-    predict."""
-
-    def p50(kind, backend, size):
-        return next(
-            r["p50_ms"]
-            for r in rows
-            if (r["kind"], r["backend"], r["input"]) == (kind, backend, size)
-        )
-
+    """The targets: fastest detector vs the package at FHD (speed and boxes), recognizer vs
+    Keras predict, fastest fp32 recognizer at batch 1 vs the sgemm floor."""
     fhd = [
         r
         for r in rows
@@ -218,16 +263,35 @@ def speedups(rows: list[dict]) -> dict:
         if r["kind"] == "embed" and r["input"] == "batch1" and r["backend"] != "keras-predict"
     ]
     best_rec = min(one, key=lambda r: r["p50_ms"])
-    detect_x = p50("detect", "mtcnn-package", "FHD") / best_det["p50_ms"]
-    embed_x = p50("embed", "keras-predict", "batch1") / best_rec["p50_ms"]
-    return {
+    keras = next(
+        r
+        for r in rows
+        if (r["kind"], r["backend"], r["input"]) == ("embed", "keras-predict", "batch1")
+    )
+    detect_x = _detect_row(rows, "mtcnn-package", "FHD")["p50_ms"] / best_det["p50_ms"]
+    embed_x = keras["p50_ms"] / best_rec["p50_ms"]
+    boxes = box_agreement(rows, best_det["backend"], "mtcnn-package", "FHD")
+    targets = {
         "fastest_detector_fhd": best_det["backend"],
         "detector_speedup_vs_mtcnn_package": detect_x,
         "detector_target_3x_met": detect_x >= 3.0,
+        "detector_target_10x_met": detect_x >= 10.0,
+        **{f"detector_boxes_vs_mtcnn_package_{k}": v for k, v in boxes.items()},
         "fastest_recognizer_batch1": best_rec["backend"],
         "recognizer_speedup_vs_keras_predict": embed_x,
         "recognizer_target_1_5x_met": embed_x >= 1.5,
     }
+    sgemm = [r for r in rows if r["kind"] == "sgemm"]
+    fp32 = [r for r in one if RECOGNIZERS[r["backend"]].precision == "fp32"]
+    if sgemm and fp32:
+        best_fp32 = min(fp32, key=lambda r: r["p50_ms"])
+        ratio = best_fp32["p50_ms"] / sgemm[0]["floor_ms"]
+        targets |= {
+            "fastest_fp32_recognizer_batch1": best_fp32["backend"],
+            "fp32_batch1_over_sgemm_floor": ratio,
+            "fp32_batch1_target_1_2x_met": ratio <= 1.2,
+        }
+    return targets
 
 
 def run_bench(
@@ -240,6 +304,7 @@ def run_bench(
     min_calls: int,
     baselines: bool = True,
     videos_dir: Path | None = None,
+    pyramids: tuple[str, ...] = ("each",),
 ) -> dict:
     """Every requested backend that runs here, plus baselines; skipped ones with their reason.
     Frame readers are timed on ``videos_dir/<first video>/<res>.mp4`` where those exist."""
@@ -260,7 +325,13 @@ def run_bench(
     frames = {size: photo_collage(photos[::3], w, h) for size, (w, h) in RESOLUTIONS.items()}
     faces = real_faces(faces_dir, models_dir, max(EMBED_BATCHES), threads)
     rows = bench_recognizers(runnable_rec, models_dir, faces, threads, min_seconds, min_calls)
-    rows += bench_detectors(runnable_det, models_dir, frames, threads, min_seconds, min_calls)
+    if threads == os.cpu_count():  # numpy's BLAS runs on every core
+        rows += bench_sgemm(min_seconds, min_calls)
+    else:
+        skipped["sgemm"] = f"numpy's BLAS uses all {os.cpu_count()} cores, not {threads}"
+    rows += bench_detectors(
+        runnable_det, models_dir, frames, threads, min_seconds, min_calls, pyramids
+    )
     videos = {}
     if videos_dir and (first := next(iter(sorted(Path(videos_dir).glob("*/"))), None)):
         videos = {

@@ -57,6 +57,9 @@ def _print_bench(result: dict) -> None:
     print(header)
     for r in result["rows"]:
         extra = f"{r['gflops']:.1f} GFLOPS" if "gflops" in r else ""
+        extra = (
+            f"{r['gflops']:.0f} GFLOPS, {r['floor_ms']:.2f} ms/face" if "floor_ms" in r else extra
+        )
         extra = f"{r['faces']} faces" if "faces" in r else extra
         print(
             f"{r['kind']:7s} {r['backend']:14s} {r['input']:7s} {r['init_s']:7.2f} "
@@ -84,6 +87,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         args.min_calls,
         baselines=not args.no_baselines,
         videos_dir=Path(args.videos_dir),
+        pyramids=tuple(args.pyramids),
     )
     _print_bench(result)
     if args.json:
@@ -104,6 +108,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
         detector_threads=args.threads,
         recognizer_threads=args.threads,
         batching=args.batching,
+        pyramid_resize=args.pyramid_resize,
         alignment=args.alignment,
         reader=args.reader,
         sampler_period_s=args.sampler_period_s,
@@ -258,6 +263,13 @@ def parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--recognizers", nargs="+", default=list(RECOGNIZERS), choices=list(RECOGNIZERS)
     )
+    bench.add_argument(
+        "--pyramids",
+        nargs="+",
+        default=["each", "halving"],
+        choices=["each", "halving"],
+        help="MTCNN pyramids each detector is timed with (halving: the fast preset's)",
+    )
     bench.add_argument("--min-seconds", type=float, default=3.0, help="timed seconds per case")
     bench.add_argument("--min-calls", type=int, default=30, help="timed calls per case")
     bench.add_argument(
@@ -278,6 +290,12 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("--warmup", type=int, default=10, help="warm-up frames, excluded from stats")
     run.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
     run.add_argument("--batching", choices=["per_face", "per_frame"], default="per_face")
+    run.add_argument(
+        "--pyramid-resize",
+        choices=["each", "halving"],
+        default="each",
+        help="MTCNN pyramid: each level from the frame (mtcnn 1.0) or halving (fast preset)",
+    )
     run.add_argument("--alignment", choices=["crop", "similarity"], default="crop")
     run.add_argument("--reader", choices=["opencv", "pyav"], default="opencv")
     run.add_argument(

@@ -21,6 +21,7 @@ CONFIG_SCHEMA = Path("workflow/schemas/config.schema.yaml")
 VIDEOS_SCHEMA = Path("workflow/schemas/videos.schema.yaml")
 README = Path("config/README.md")
 SHIPPED = ("config/config.yaml", "config/ci.yaml", "config/paper.yaml")
+OVERLAYS = ("config/fast.yaml", "config/dense.yaml")  # added on top of a shipped configuration
 COMMAND = "python -m facebench.configdoc"
 ANY_NAME = "<name>"  # the key of a mapping whose keys the user chooses (additionalProperties)
 
@@ -157,7 +158,7 @@ def _shipped_section(root: Path) -> list[str]:
     lines = [
         "## Shipped configurations",
         "",
-        "Each is complete (no file extends another); pass one with `--configfile` "
+        "Each is complete; pass one with `--configfile` "
         "(`workflow/Snakefile` loads `config/config.yaml` by default).",
         "",
     ]
@@ -188,6 +189,17 @@ def _shipped_section(root: Path) -> list[str]:
             f"- repeats: {runs.get('repeats', 1)}",
             "",
         ]
+    lines += [
+        "### Added on top",
+        "",
+        "These change a few keys of the configuration before them: "
+        "`--configfile config/config.yaml config/fast.yaml`.",
+        "",
+    ]
+    for name in OVERLAYS:
+        text = (root / name).read_text()
+        keys = ", ".join(f"`{key}`" for key in yaml.safe_load(text))
+        lines += [f"- `{name}` (sets {keys}): {_header_comment(text)}", ""]
     return lines
 
 

@@ -293,13 +293,13 @@ def judge(row: dict, thresholds: dict) -> tuple[str, str]:
             f"face_count_agreement {row['face_count_agreement']:.3f} "
             f"< {thresholds['min_face_count_agreement']}"
         )
-    if row["mean_iou"] < thresholds["min_mean_iou"]:
-        failures.append(f"mean_iou {row['mean_iou']:.4f} < {thresholds['min_mean_iou']}")
+    min_iou = thresholds["min_mean_iou"][row["precision"]]
+    if row["mean_iou"] < min_iou:
+        failures.append(f"mean_iou {row['mean_iou']:.4f} < {min_iou}")
     if failures:
         return "fail", "; ".join(failures)
     return "pass", (
-        f"face_count_agreement >= {thresholds['min_face_count_agreement']}, "
-        f"mean_iou >= {thresholds['min_mean_iou']}"
+        f"face_count_agreement >= {thresholds['min_face_count_agreement']}, mean_iou >= {min_iou}"
     )
 
 

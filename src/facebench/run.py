@@ -21,6 +21,7 @@ from facebench.faces import similarity_fallbacks
 from facebench.fileio import atomic_dir, kill_point, sweep_stale_temps, write_json
 from facebench.gallery import Gallery
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file
+from facebench.mtcnn import MtcnnParams
 from facebench.pipeline import FacePipeline
 from facebench.runinfo import busy_warning, collect_run_metadata, host_load
 from facebench.runner import run_frames
@@ -44,6 +45,7 @@ class RunConfig:
     detector_threads: int = os.cpu_count() or 1
     recognizer_threads: int = os.cpu_count() or 1
     batching: str = "per_face"
+    pyramid_resize: str = "each"  # MtcnnParams.pyramid_resize
     alignment: str = "crop"
     reader: str = "opencv"
     sampler_period_s: float = 0.010  # sensors sampled every 10 ms (Srivastava et al.)
@@ -121,7 +123,12 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
         print(f"warning: {busy_at_start}", file=sys.stderr)
     load_before = host_load()
     t0 = time.perf_counter()
-    detector = load_detector(config.detector, config.models_dir, config.detector_threads)
+    detector = load_detector(
+        config.detector,
+        config.models_dir,
+        config.detector_threads,
+        MtcnnParams(pyramid_resize=config.pyramid_resize),
+    )
     recognizer = load_recognizer(config.recognizer, config.models_dir, config.recognizer_threads)
     gallery = Gallery.load(config.gallery)
     load_s = time.perf_counter() - t0

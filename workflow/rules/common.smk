@@ -469,7 +469,8 @@ def get_run_params(wildcards):
         "warmup_frames": RUNS["warmup_frames"],
         "detector_threads": run_threads(wildcards.device, wildcards.detector),
         "recognizer_threads": run_threads(wildcards.device, wildcards.recognizer),
-        "batching": RUNS["batching"],
+        "batching": RUNS["devices"][wildcards.device].get("batching", RUNS["batching"]),
+        "pyramid_resize": RUNS["devices"][wildcards.device]["pyramid_resize"],
         "reader": RUNS["reader"],
         "sampler_period_s": RUNS["sampler_period_s"],
     }
@@ -581,6 +582,7 @@ def get_final_output():
         *expand("results/runs/{device}/sampler_overhead.json", device=SCHEDULED),
         *(run for device in SCHEDULED for run in get_run_outputs(device)),
         *ANALYSIS_OUTPUTS,
+        *FAST_OUTPUTS,
     ]
 
 
@@ -801,3 +803,37 @@ def serving_output(name, kind):
         category=SERVING_CATEGORY,
         labels=labels if kind == "figure" else {"table": f"serving {name}"},
     )
+
+
+# The fast preset (fast.smk, config/fast.yaml): its device's runs beside the baseline's.
+FAST = config["fast"]
+
+
+def check_fast():
+    """Errors of a fast section that names runs the configuration does not make."""
+    if not FAST["device"]:
+        return []
+    errors = []
+    if FAST["device"] not in RUNS["devices"]:
+        errors.append(f"fast.device: {FAST['device']!r} not among runs.devices")
+    base = FAST["baseline"]
+    spec = RUNS["devices"].get(base["device"], {"detectors": [], "recognizers": []})
+    if (
+        base["detector"] not in spec["detectors"]
+        or base["recognizer"] not in spec["recognizers"]
+    ):
+        errors.append(
+            f"fast.baseline: {base['device']} {base['detector']}/{base['recognizer']} "
+            "is not a configured run of runs.devices"
+        )
+    return errors
+
+
+if fast_errors := check_fast():
+    raise WorkflowError("; ".join(fast_errors))
+# made where this invocation runs both the preset's device and the baseline's
+FAST_OUTPUTS = (
+    expand("results/fast/comparison.{ext}", ext=("csv", "html", "svg"))
+    if FAST["device"] and {FAST["device"], FAST["baseline"]["device"]} <= set(SCHEDULED)
+    else []
+)

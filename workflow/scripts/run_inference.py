@@ -26,6 +26,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         detector_threads=run["detector_threads"] or snakemake.threads,
         recognizer_threads=run["recognizer_threads"] or snakemake.threads,
         batching=run["batching"],
+        pyramid_resize=run["pyramid_resize"],
         alignment=snakemake.params.alignment,
         reader=run["reader"],
         sampler_period_s=run["sampler_period_s"],

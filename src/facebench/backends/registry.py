@@ -25,6 +25,7 @@ class BackendSpec:
     precision: str
     python_modules: tuple[str, ...]  # any one of them importable is enough
     needs_gpu: bool = False
+    options: tuple[tuple[str, object], ...] = ()  # keyword arguments of the model class
 
 
 RECOGNIZERS = {
@@ -35,12 +36,19 @@ RECOGNIZERS = {
         BackendSpec("tflite-int8", "tflite", "int8", ("ai_edge_litert", "tflite_runtime")),
         BackendSpec("onnx", "onnx", "fp32", ("onnxruntime",)),
         BackendSpec("openvino", "openvino", "fp32", ("openvino",)),
+        # the fast preset's: bf16 where the CPU has it, a model compiled per input shape
+        BackendSpec(
+            "openvino-bf16", "openvino", "bf16", ("openvino",), options=(("static_shapes", True),)
+        ),
         BackendSpec("tensorrt", "tensorrt", "fp32", ("tensorrt",), needs_gpu=True),
         BackendSpec("tensorrt-fp16", "tensorrt", "fp16", ("tensorrt",), needs_gpu=True),
     )
 }
-DETECTORS = {name: RECOGNIZERS[name] for name in ("tf", "tflite", "onnx", "openvino", "tensorrt")}
-# framework -> "module:class" of its Model, constructed as (path, threads, precision)
+DETECTORS = {
+    name: RECOGNIZERS[name]
+    for name in ("tf", "tflite", "onnx", "openvino", "openvino-bf16", "tensorrt")
+}
+# framework -> "module:class" of its Model, constructed as (path, threads, precision, **options)
 MODEL_CLASSES = {
     "tf": "facebench.backends.tf:TfModel",
     "tflite": "facebench.backends.tflite:TfliteModel",
@@ -117,7 +125,7 @@ def _load_model(spec: BackendSpec, path: Path, threads: int) -> Model:
     module, name = MODEL_CLASSES[spec.framework].split(":")
     model_class = getattr(importlib.import_module(module), name)
     try:
-        return model_class(path, threads, spec.precision)
+        return model_class(path, threads, spec.precision, **dict(spec.options))
     except FacebenchError:
         raise
     except Exception as error:  # every framework has its own error types for a bad file
@@ -149,7 +157,7 @@ def load_detector(name: str, models_dir: Path, threads: int, params=None):
     from facebench.mtcnn import Mtcnn, MtcnnParams
 
     nets = load_mtcnn_nets(name, models_dir, threads)
-    detector = Mtcnn(nets, params or MtcnnParams())
+    detector = Mtcnn(nets, params or MtcnnParams(), threads)
     detector.info = {**nets.info, "backend": name}
     return detector
 

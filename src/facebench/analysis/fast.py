@@ -1,0 +1,405 @@
+"""The fast preset against the default pipeline (the baseline) on the inputs both ran: speed,
+detection and identification against the ground truth, and the preset's boxes matched one to
+one with the baseline's, frame by frame.
+
+FPS of an input is its measured frames over their summed times (``t_total_s``) per repeat, the
+mean over the repeats; over the inputs, the mean of the inputs' FPS, as the paper's Table 6.
+Rates are pooled over the inputs from summed counts. Boxes are compared on the first repeat of
+each side, on the frames both measured: paired to maximise the IoU of pairs at >= MATCH_IOU,
+the others unmatched. Accuracy is held when no rate falls by more than ``max_accuracy_drop``
+(``accuracy_held``; a rate that rises, e.g. recall with more faces found, is shown, not held
+against the preset) and the boxes agree when their mean IoU is at least ``min_box_iou``
+(``boxes_same``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
+from scipy.optimize import linear_sum_assignment
+
+from facebench.analysis.accuracy import COUNT_COLUMNS, _corners, add_rates, run_accuracy
+from facebench.analysis.aggregate import RUN_KEYS, load_groundtruth, resolution_order
+from facebench.analysis.figures import _figure
+from facebench.analysis.stages import Aggregate, write_csv, write_html
+from facebench.analysis.tables import INPUT
+from facebench.boxes import MATCH_IOU, box_overlaps
+from facebench.errors import FacebenchError
+
+PAIR = ["detector", "recognizer"]
+KEYS = [*PAIR, *INPUT]  # a row of the comparison: the preset's pair on one input
+SIDES = ("baseline", "fast")
+RATES = {
+    "precision": "precision",
+    "recall": "recall",
+    "accuracy": "identification_accuracy",
+}
+POOLED = "all"  # video and resolution of the rows pooled over the inputs
+MEAN_LABEL = "mean of inputs"
+COMPARISON_COLUMNS = (
+    "device",
+    "detector",
+    "recognizer",
+    "baseline",
+    "video",
+    "resolution",
+    "n_frames",
+    "fps_baseline",
+    "fps_fast",
+    "speedup",
+    "faces_per_frame_baseline",
+    "faces_per_frame_fast",
+    *(f"{rate}_{side}" for rate in RATES for side in SIDES),
+    "max_drop_points",
+    "n_matched_boxes",
+    "mean_box_iou",
+    "p5_box_iou",
+    "unmatched_baseline",
+    "unmatched_fast",
+    "accuracy_held",
+    "boxes_same",
+)
+
+
+def config_label(device: str, detector: str, recognizer: str) -> str:
+    """``device detector/recognizer``."""
+    return f"{device} {detector}/{recognizer}"
+
+
+def _select(table: pd.DataFrame, config: Mapping[str, str]) -> pd.DataFrame:
+    """The rows of ``table`` whose columns equal ``config``'s values, key columns as text."""
+    mask = np.logical_and.reduce([table[k].astype(str) == v for k, v in config.items()])
+    rows = table[mask]
+    return rows.astype({k: str for k in RUN_KEYS[:-1]})
+
+
+def input_speed(frames: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per ``by`` group (one configuration's input): ``fps`` (frames over their summed times per
+    repeat, the mean over repeats), ``faces_per_frame`` and ``n_frames`` (measured)."""
+    per_repeat = frames.groupby([*by, "repeat"])["t_total_s"].agg(["size", "sum"])
+    grouped = frames.groupby(by)
+    return pd.DataFrame(
+        {
+            "fps": (per_repeat["size"] / per_repeat["sum"]).groupby(level=by).mean(),
+            "faces_per_frame": grouped["n_faces"].mean(),
+            "n_frames": grouped.size(),
+        }
+    )
+
+
+def input_counts(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    enrolled: frozenset[str],
+    by: list[str],
+) -> pd.DataFrame:
+    """The accuracy counts (COUNT_COLUMNS) of each ``by`` group, summed over its repeats."""
+    runs = run_accuracy(frames, faces, truth, enrolled, keys=RUN_KEYS)
+    return runs.groupby(by)[list(COUNT_COLUMNS)].sum()
+
+
+def _side(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    enrolled: frozenset[str],
+    by: list[str],
+    side: str,
+) -> pd.DataFrame:
+    """Speed and accuracy counts per ``by`` group of one side, columns suffixed ``_<side>``."""
+    speed = input_speed(frames, by)
+    counts = input_counts(frames, faces, truth, enrolled, by)
+    return speed.join(counts).add_suffix(f"_{side}").reset_index()
+
+
+def matched_ious(baseline: np.ndarray, preset: np.ndarray) -> np.ndarray:
+    """IoU of one frame's boxes (x1, y1, x2, y2) paired one to one: the pairs at >= MATCH_IOU,
+    chosen to maximise their summed IoU."""
+    iou = box_overlaps(baseline, preset, "union")
+    iou[iou < MATCH_IOU] = 0
+    rows, columns = linear_sum_assignment(iou, maximize=True)
+    found = iou[rows, columns]
+    return found[found > 0]
+
+
+def _first_repeat(frames: pd.DataFrame, faces: pd.DataFrame) -> tuple[np.ndarray, pd.DataFrame]:
+    """The measured frame indices of the first repeat of one input's runs, and its faces."""
+    first = frames["repeat"].min()
+    measured = frames.loc[frames["repeat"] == first, "frame"].to_numpy()
+    return measured, faces[faces["repeat"] == first]
+
+
+def _boxes_by_frame(faces: pd.DataFrame, kept: np.ndarray) -> dict[int, np.ndarray]:
+    """x1, y1, x2, y2 boxes of each frame of ``kept`` that has faces."""
+    faces = faces[faces["frame"].isin(kept)]
+    corners = _corners(faces, np.arange(len(faces)))
+    return {frame: corners[rows] for frame, rows in faces.groupby("frame").indices.items()}
+
+
+def box_agreement(
+    baseline: tuple[pd.DataFrame, pd.DataFrame], preset: tuple[pd.DataFrame, pd.DataFrame]
+) -> tuple[np.ndarray, int, int]:
+    """The matched boxes' IoUs and the baseline's and preset's unmatched boxes on one input,
+    from (frames, faces) of each side: first repeats, frames both measured."""
+    base_frames, base_faces = _first_repeat(*baseline)
+    fast_frames, fast_faces = _first_repeat(*preset)
+    shared = np.intersect1d(base_frames, fast_frames)
+    base, fast = _boxes_by_frame(base_faces, shared), _boxes_by_frame(fast_faces, shared)
+    ious = np.concatenate(
+        [np.empty(0), *(matched_ious(base[f], fast[f]) for f in base.keys() & fast.keys())]
+    )
+    n_base, n_fast = (sum(len(b) for b in boxes.values()) for boxes in (base, fast))
+    return ious, n_base - len(ious), n_fast - len(ious)
+
+
+def _box_tables(
+    baseline: tuple[pd.DataFrame, pd.DataFrame],
+    preset: tuple[pd.DataFrame, pd.DataFrame],
+    inputs: pd.DataFrame,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per row of ``inputs`` (KEYS): the matched pairs (KEYS, ``iou``) and the unmatched boxes
+    (KEYS, ``unmatched_baseline``, ``unmatched_fast``)."""
+    base_frames, base_faces = (dict(iter(table.groupby(INPUT))) for table in baseline)
+    fast_frames, fast_faces = (dict(iter(table.groupby(KEYS))) for table in preset)
+    no_faces = preset[1].iloc[:0]
+    pairs, unmatched = [], []
+    for key in inputs[KEYS].itertuples(index=False, name=None):
+        on_input = key[len(PAIR) :]
+        ious, n_base, n_fast = box_agreement(
+            (base_frames[on_input], base_faces.get(on_input, no_faces)),
+            (fast_frames[key], fast_faces.get(key, no_faces)),
+        )
+        pairs.append(pd.DataFrame({"iou": ious}).assign(**dict(zip(KEYS, key, strict=True))))
+        unmatched.append((*key, n_base, n_fast))
+    return (
+        pd.concat(pairs, ignore_index=True),
+        pd.DataFrame(unmatched, columns=[*KEYS, "unmatched_baseline", "unmatched_fast"]),
+    )
+
+
+def _summarise(wide: pd.DataFrame, pairs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Per ``by`` group of the per-input rows: frames and unmatched boxes summed, FPS and faces
+    per frame averaged, rates from summed counts, the matched boxes' number, mean and 5th
+    percentile IoU (NaN where none matched)."""
+    grouped = wide.groupby(by, sort=False)
+    table = grouped[["n_frames_fast", "unmatched_baseline", "unmatched_fast"]].sum()
+    means = [f"{name}_{side}" for name in ("fps", "faces_per_frame") for side in SIDES]
+    table = table.join(grouped[means].mean())
+    for side in SIDES:
+        counts = grouped[[f"{c}_{side}" for c in COUNT_COLUMNS]].sum()
+        rates = add_rates(counts.set_axis(list(COUNT_COLUMNS), axis=1))
+        for name, column in RATES.items():
+            table[f"{name}_{side}"] = rates[column]
+    iou = pairs.groupby(by)["iou"]
+    table["n_matched_boxes"] = iou.size().reindex(table.index, fill_value=0)
+    table["mean_box_iou"] = iou.mean().reindex(table.index)
+    table["p5_box_iou"] = iou.quantile(0.05).reindex(table.index)
+    return table.reset_index()
+
+
+def _verdicts(table: pd.DataFrame, max_accuracy_drop: float, min_box_iou: float) -> pd.DataFrame:
+    """Speed-up, the largest fall of a rate in points (0 when none falls) and the verdicts."""
+    drops = pd.concat([table[f"{r}_baseline"] - table[f"{r}_fast"] for r in RATES], axis=1)
+    max_drop = 100 * drops.max(axis=1).clip(lower=0)
+    return table.assign(
+        speedup=table["fps_fast"] / table["fps_baseline"],
+        max_drop_points=max_drop,
+        accuracy_held=max_drop <= 100 * max_accuracy_drop,
+        boxes_same=table["mean_box_iou"] >= min_box_iou,
+    )
+
+
+def _ordered(per_input: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
+    """Each preset pair's inputs (by video, then resolution size), then its pooled row."""
+    rank = {r: i for i, r in enumerate(resolution_order(per_input["resolution"]))}
+    table = pd.concat(
+        [
+            per_input.assign(_pooled=False),
+            pooled.assign(_pooled=True, video=POOLED, resolution=POOLED),
+        ],
+        ignore_index=True,
+    )
+    table["_rank"] = table["resolution"].map(rank)
+    return table.sort_values([*PAIR, "_pooled", "video", "_rank"], ignore_index=True)
+
+
+def preset_comparison(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    enrolled: frozenset[str],
+    baseline: Mapping[str, str],
+    device: str,
+    max_accuracy_drop: float,
+    min_box_iou: float,
+) -> pd.DataFrame:
+    """Every (detector, recognizer) pair ``device`` (the preset) ran against ``baseline``
+    (device, detector, recognizer) on each input both ran, and pooled over those inputs
+    (``video`` and ``resolution`` "all"): COMPARISON_COLUMNS."""
+    label = config_label(baseline["device"], baseline["detector"], baseline["recognizer"])
+    base = _select(frames, baseline), _select(faces, baseline)
+    fast = _select(frames, {"device": device}), _select(faces, {"device": device})
+    for name, (side_frames, _) in ((f"baseline {label}", base), (f"preset {device}", fast)):
+        if side_frames.empty:
+            raise FacebenchError(f"fast comparison: the {name} has no runs")
+    wide = _side(*fast, truth, enrolled, KEYS, "fast").merge(
+        _side(*base, truth, enrolled, INPUT, "baseline"), on=INPUT
+    )
+    if wide.empty:
+        raise FacebenchError(f"fast comparison: the preset {device} and {label} share no input")
+    pairs, unmatched = _box_tables(base, fast, wide)
+    wide = wide.merge(unmatched, on=KEYS)
+    table = _ordered(_summarise(wide, pairs, KEYS), _summarise(wide, pairs, PAIR))
+    table = _verdicts(table, max_accuracy_drop, min_box_iou)
+    table = table.assign(device=device, baseline=label).rename(
+        columns={"n_frames_fast": "n_frames"}
+    )
+    return table[list(COMPARISON_COLUMNS)]
+
+
+def paper_fps(
+    table6_csv: Path, platform: str, detector: str, recognizer: str
+) -> tuple[float, float]:
+    """(avg_fps, avg_num_faces) of the paper's Table 6 row of ``platform``, ``detector`` and
+    ``recognizer`` (its names, e.g. TRT, TFLite)."""
+    paper = pd.read_csv(table6_csv)
+    row = paper[
+        (paper["platform"] == platform)
+        & (paper["detector"] == detector)
+        & (paper["recognizer"] == recognizer)
+    ]
+    if row.empty:
+        raise FacebenchError(f"{table6_csv}: no row for {platform} {detector}/{recognizer}")
+    return float(row["avg_fps"].iloc[0]), float(row["avg_num_faces"].iloc[0])
+
+
+def _grouped_bars(
+    ax: Axes, groups: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
+) -> list[BarContainer]:
+    """One bar per series in each group, side by side, the groups named on the x axis."""
+    x = np.arange(len(groups))
+    width = 0.8 / len(series)
+    bars = [
+        ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width, label=name)
+        for k, (name, values) in enumerate(series)
+    ]
+    ax.set_xticks(x, groups, rotation=30, ha="right", rotation_mode="anchor")
+    return bars
+
+
+def _preset_rows(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
+    """The label and rows of each preset pair of ``table``."""
+    return [
+        (config_label(rows["device"].iloc[0], *key), rows)
+        for key, rows in table.groupby(PAIR, sort=False)
+    ]
+
+
+def _fps_panel(ax: Axes, table: pd.DataFrame, paper: tuple[float, float], label: str) -> None:
+    """FPS per input and their mean, baseline and preset side by side, the preset's faces per
+    frame above its bars, the paper's FPS as a dashed line."""
+    names = table["video"] + " " + table["resolution"]
+    table = table.assign(group=names.where(table["video"] != POOLED, MEAN_LABEL))
+    groups = [*dict.fromkeys(g for g in table["group"] if g != MEAN_LABEL), MEAN_LABEL]
+    baseline = table.drop_duplicates("group").set_index("group").reindex(groups)
+    presets = [
+        (name, rows.set_index("group").reindex(groups)) for name, rows in _preset_rows(table)
+    ]
+    series = [(table["baseline"].iloc[0], baseline["fps_baseline"])]
+    series += [(name, rows["fps_fast"]) for name, rows in presets]
+    bars = _grouped_bars(ax, groups, series)
+    for container, (_, rows) in zip(bars[1:], presets, strict=True):
+        faces = [f"{v:.2f}" if pd.notna(v) else "" for v in rows["faces_per_frame_fast"]]
+        ax.bar_label(container, faces, fontsize="x-small")
+    fps, faces_per_frame = paper
+    ax.axhline(
+        fps, color="k", ls="--", label=f"{label}: {fps:g} FPS, {faces_per_frame:g} faces/frame"
+    )
+    ax.set(ylabel="frames per second", title="(a) FPS per input (preset: faces per frame above)")
+    ax.margins(y=0.4)  # room for the legend above the bars
+    ax.legend(fontsize="small", loc="upper left")
+
+
+def _rates_panel(ax: Axes, pooled: pd.DataFrame) -> None:
+    """Precision, recall and identification accuracy pooled over the inputs, baseline and
+    preset side by side."""
+    baseline = pooled.iloc[0]
+    series = [(baseline["baseline"], [baseline[f"{r}_baseline"] for r in RATES])]
+    series += [
+        (name, [rows[f"{r}_fast"].iloc[0] for r in RATES]) for name, rows in _preset_rows(pooled)
+    ]
+    for container in _grouped_bars(ax, ["precision", "recall", "identification accuracy"], series):
+        ax.bar_label(container, fmt="%.3f", fontsize="x-small")
+    ax.set(ylim=(0, 1.4), title="(b) against the ground truth, pooled over the inputs")
+    ax.legend(fontsize="small", loc="upper left")
+
+
+def comparison_figure(
+    table: pd.DataFrame, paper: tuple[float, float], paper_label: str, path: Path
+) -> Path:
+    """FPS per input beside the paper's (``paper``: its FPS and faces per frame, drawn as
+    ``paper_label``) and the pooled rates, baseline vs preset, as an SVG at ``path``."""
+    presets = ", ".join(name for name, _ in _preset_rows(table))
+    with _figure(path, 2, (6.5, 4.5)) as (speed_ax, rates_ax):
+        _fps_panel(speed_ax, table, paper, paper_label)
+        _rates_panel(rates_ax, table[table["video"] == POOLED])
+        speed_ax.figure.suptitle(f"fast preset {presets} vs {table['baseline'].iloc[0]}")
+    return Path(path)
+
+
+def summary_lines(table: pd.DataFrame) -> list[str]:
+    """One line per pooled row: FPS baseline -> preset, speed-up, faces per frame, the largest
+    rate drop, the boxes' mean IoU and the verdicts."""
+    return [
+        f"{config_label(row.device, row.detector, row.recognizer)} vs {row.baseline}: "
+        f"{row.fps_baseline:.2f} -> {row.fps_fast:.2f} FPS (x{row.speedup:.2f}), faces per frame "
+        f"{row.faces_per_frame_baseline:.2f} -> {row.faces_per_frame_fast:.2f}, largest rate "
+        f"drop {row.max_drop_points:.2f} points, mean box IoU {row.mean_box_iou:.3f}: "
+        f"accuracy {'held' if row.accuracy_held else 'lost'}, "
+        f"boxes {'the same' if row.boxes_same else 'differ'}"
+        for row in table[table["video"] == POOLED].itertuples(index=False)
+    ]
+
+
+def write_fast_comparison(
+    data: Aggregate,
+    groundtruth_dir: Path,
+    enrolled: frozenset[str],
+    settings: Mapping,
+    table6_csv: Path,
+    out_dir: Path,
+) -> list[Path]:
+    """The comparison (``settings``: the config's ``fast``) as ``comparison.csv``, ``.html`` and
+    ``.svg`` in ``out_dir``, its pooled rows printed."""
+    truth = load_groundtruth(groundtruth_dir, data.frames[INPUT].drop_duplicates())
+    table = preset_comparison(
+        data.frames,
+        data.faces,
+        truth,
+        enrolled,
+        settings["baseline"],
+        settings["device"],
+        settings["max_accuracy_drop"],
+        settings["min_box_iou"],
+    )
+    paper = settings["paper"]
+    fps = paper_fps(table6_csv, paper["platform"], paper["detector"], paper["recognizer"])
+    for line in summary_lines(table):
+        print(line)
+    out_dir = Path(out_dir)
+    return [
+        write_csv(table, out_dir / "comparison.csv"),
+        write_html(table, out_dir / "comparison.html", "fast comparison"),
+        comparison_figure(
+            table,
+            fps,
+            f"paper {config_label(paper['platform'], paper['detector'], paper['recognizer'])}",
+            out_dir / "comparison.svg",
+        ),
+    ]
