@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 
-from facebench.backends.openvino import OpenvinoModel, padded_batch
+from facebench.backends.openvino import OpenvinoModel
 from facebench.backends.registry import (
     DETECTORS,
     RECOGNIZERS,
@@ -76,30 +76,22 @@ def test_detector_parity(name, models_dir, photos, tf_detector):
         assert all(iou >= min_iou for _, _, iou in match_boxes(ref.boxes, ours.boxes)), photo.key
 
 
-def test_padded_batches_are_few_and_close_to_the_batch():
-    sizes = [padded_batch(n) for n in range(1, 1001)]
-    assert [padded_batch(n) for n in (1, 3, 16, 17, 33, 64)] == [1, 3, 16, 32, 64, 64]
-    assert padded_batch(65) == 128 and padded_batch(129) == 192
-    assert all(n <= p <= max(2 * n - 1, 1) for n, p in zip(range(1, 1001), sizes, strict=True))
-    assert all(p - n < 64 for n, p in zip(range(1, 1001), sizes, strict=True))
-    assert len(set(sizes)) == 33  # 1 to 16, 32, 64, then 128, 192, ..., 1024
-
-
 @pytest.mark.skipif("openvino" not in RUNNABLE_DETECTORS, reason="OpenVINO not installed")
 def test_static_shapes_give_the_dynamic_models_outputs(models_dir):
-    """Compiled per shape, the batch padded and cut back: the same numbers as the model with
-    dynamic shapes (fp32), for P-Net levels of two sizes and an R-Net batch of 5 (run as 8)."""
+    """P-Net compiled per input size gives the numbers of P-Net with dynamic shapes (fp32) at
+    two sizes; R-Net, whose only free dimension is the batch, keeps its dynamic batch."""
     rng = np.random.default_rng(0)
-    for net, shapes in (("pnet", [(1, 61, 97, 3), (1, 30, 44, 3)]), ("rnet", [(5, 24, 24, 3)])):
-        path = model_file(models_dir, "openvino", net)
-        dynamic = OpenvinoModel(path, 2, "fp32")
-        static = OpenvinoModel(path, 2, "fp32", static_shapes=True)
-        for shape in shapes:
-            x = rng.uniform(-1, 1, shape).astype(np.float32)
-            for ours, ref in zip(static(x), dynamic(x), strict=True):
-                assert ours.shape == ref.shape
-                np.testing.assert_allclose(ours, ref, atol=1e-4)
-        assert static.info["static_shapes"] and not dynamic.info["static_shapes"]
+    pnet = model_file(models_dir, "openvino", "pnet")
+    dynamic = OpenvinoModel(pnet, 2, "fp32")
+    static = OpenvinoModel(pnet, 2, "fp32", static_shapes=True)
+    for shape in [(1, 61, 97, 3), (1, 30, 44, 3)]:
+        x = rng.uniform(-1, 1, shape).astype(np.float32)
+        for ours, ref in zip(static(x), dynamic(x), strict=True):
+            assert ours.shape == ref.shape
+            np.testing.assert_allclose(ours, ref, atol=1e-4)
+    assert static.info["static_shapes"] and not dynamic.info["static_shapes"]
+    rnet = OpenvinoModel(model_file(models_dir, "openvino", "rnet"), 2, "fp32", static_shapes=True)
+    assert not rnet.info["static_shapes"]
 
 
 def test_batch_of_eight_matches_batch_of_one(models_dir, real_faces):
