@@ -7,11 +7,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
 
     from facebench.analysis.stages import Aggregate, claims, write_csv, write_html
 
-    data = Aggregate.read(
-        Path(snakemake.input.aggregate[0]).parent,
-        Path(snakemake.input.validity),
-        snakemake.params.exclude_invalid,
-    )
+    data = Aggregate.of_rule(snakemake)
     table = claims(data, Path(snakemake.input.paper), Path(snakemake.input.paper_claims))
     write_csv(table, Path(snakemake.output.claims))
     write_html(table, Path(snakemake.output.claims_html), "The paper's 12 claims, checked")

@@ -8,11 +8,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from facebench.analysis.stages import Aggregate, draw_figures
 
     paths = draw_figures(
-        Aggregate.read(
-            Path(snakemake.input.aggregate[0]).parent,
-            Path(snakemake.input.validity),
-            snakemake.params.exclude_invalid,
-        ),
+        Aggregate.of_rule(snakemake),
         Path(snakemake.output[0]).parent,
         Path(snakemake.input.accuracy),
         Path(snakemake.input.comparison),

@@ -10,11 +10,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from facebench.analysis.stages import Aggregate
 
     paths = write_latency_model(
-        Aggregate.read(
-            Path(snakemake.input.aggregate[0]).parent,
-            Path(snakemake.input.validity),
-            snakemake.params.exclude_invalid,
-        ).frames,
+        Aggregate.of_rule(snakemake).frames,
         snakemake.params.resolutions,
         Path(snakemake.output.figure).parent,
     )

@@ -9,11 +9,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from facebench.analysis.stages import Aggregate, build_tables, write_csv, write_html
 
     built = build_tables(
-        Aggregate.read(
-            Path(snakemake.input.aggregate[0]).parent,
-            Path(snakemake.input.validity),
-            snakemake.params.exclude_invalid,
-        ),
+        Aggregate.of_rule(snakemake),
         Path(snakemake.input.groundtruth[0]).parents[1],
         read_enrolled(Path(snakemake.input.gallery)),
         Path(snakemake.input.paper),

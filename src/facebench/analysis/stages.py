@@ -71,6 +71,16 @@ class Aggregate:
             return data
         return data.without(validity.invalid_runs(validity.read_validity(validity_csv)))
 
+    @classmethod
+    def of_rule(cls, snakemake: Any) -> Aggregate:
+        """The aggregate a rule's ``input.aggregate`` names, less the runs its
+        ``input.validity`` marks invalid when ``params.exclude_invalid`` says so."""
+        return cls.read(
+            Path(snakemake.input.aggregate[0]).parent,
+            Path(snakemake.input.validity),
+            snakemake.params.exclude_invalid,
+        )
+
     def without(self, invalid: pd.DataFrame) -> Aggregate:
         """This data set less the runs of ``invalid`` (their keys and reasons), which must
         leave some."""
