@@ -36,7 +36,7 @@ RECOGNIZERS = {
         BackendSpec("tflite-int8", "tflite", "int8", ("ai_edge_litert", "tflite_runtime")),
         BackendSpec("onnx", "onnx", "fp32", ("onnxruntime",)),
         BackendSpec("openvino", "openvino", "fp32", ("openvino",)),
-        # the fast preset's: bf16 where the CPU has it, a model compiled per input shape
+        # the fast preset's: bf16 where the CPU has it, P-Net compiled per input shape
         BackendSpec(
             "openvino-bf16", "openvino", "bf16", ("openvino",), options=(("static_shapes", True),)
         ),
