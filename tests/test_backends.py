@@ -78,17 +78,20 @@ def test_detector_parity(name, models_dir, photos, tf_detector):
 
 @pytest.mark.skipif("openvino" not in RUNNABLE_DETECTORS, reason="OpenVINO not installed")
 def test_static_shapes_give_the_dynamic_models_outputs(models_dir):
-    """P-Net compiled per input size gives the numbers of P-Net with dynamic shapes (fp32) at
-    two sizes; R-Net, whose only free dimension is the batch, keeps its dynamic batch."""
+    """P-Net compiled for an input size (the second time it comes) gives the numbers of P-Net
+    with dynamic shapes (fp32) at two sizes; R-Net, whose only free dimension is the batch,
+    keeps its dynamic batch."""
     rng = np.random.default_rng(0)
     pnet = model_file(models_dir, "openvino", "pnet")
     dynamic = OpenvinoModel(pnet, 2, "fp32")
     static = OpenvinoModel(pnet, 2, "fp32", static_shapes=True)
     for shape in [(1, 61, 97, 3), (1, 30, 44, 3)]:
         x = rng.uniform(-1, 1, shape).astype(np.float32)
-        for ours, ref in zip(static(x), dynamic(x), strict=True):
-            assert ours.shape == ref.shape
-            np.testing.assert_allclose(ours, ref, atol=1e-4)
+        for _ in range(2):  # first on the dynamic-shape model, then compiled for the shape
+            for ours, ref in zip(static(x), dynamic(x), strict=True):
+                assert ours.shape == ref.shape
+                np.testing.assert_allclose(ours, ref, atol=1e-4)
+    assert len(static._requests) == 2  # both sizes compiled, on their second call
     assert static.info["static_shapes"] and not dynamic.info["static_shapes"]
     rnet = OpenvinoModel(model_file(models_dir, "openvino", "rnet"), 2, "fp32", static_shapes=True)
     assert not rnet.info["static_shapes"]

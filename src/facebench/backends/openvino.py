@@ -19,11 +19,13 @@ class OpenvinoModel:
     ``info`` records the one the plugin actually runs.
 
     With ``static_shapes`` a model whose input size is free (P-Net: a new size at every
-    pyramid level) is compiled once per input shape, on first use: the first frame of each
-    resolution, a warm-up frame. The CPU plugin runs P-Net 20-25 % faster that way than with
-    dynamic shapes. Models whose only free dimension is the batch (R-Net, O-Net, FaceNet)
-    keep their dynamic batch: ~10 % slower, but a shape per batch size costs 30-210 ms to
-    compile in the first measured frame that needs it, and FaceNet ~60 MB each.
+    pyramid level) is compiled for an input shape the second time it comes: a video's level
+    sizes in its second frame (a warm-up frame), while shapes met once (the photos of the
+    parity check and the gallery, each its own size) run on the dynamic-shape model. The CPU
+    plugin runs P-Net 20-25 % faster with a static shape. Models whose only free dimension is
+    the batch (R-Net, O-Net, FaceNet) keep their dynamic batch: ~10 % slower, but a shape per
+    batch size costs 30-210 ms to compile in the first measured frame that needs it, and
+    FaceNet ~60 MB each.
     """
 
     def __init__(
@@ -41,6 +43,7 @@ class OpenvinoModel:
         free = [dim.is_dynamic for dim in list(self._model.inputs[0].partial_shape)[1:]]
         self._static = static_shapes and any(free)
         self._requests: dict[tuple[int, ...], tuple] = {}
+        self._seen: set[tuple[int, ...]] = set()  # shapes met once, not compiled yet
         compiled = self._core.compile_model(self._model, "CPU", self._config)
         self._dynamic = (compiled, compiled.create_infer_request())
         self.info = {
@@ -52,8 +55,12 @@ class OpenvinoModel:
         }
 
     def _request(self, shape: tuple[int, ...]) -> tuple:
-        """(compiled model, infer request) for input ``shape``, compiled on first use."""
+        """(compiled model, infer request) for input ``shape``: the dynamic-shape model's the
+        first time the shape comes, one compiled for it from the second time on."""
         if shape not in self._requests:
+            if shape not in self._seen:
+                self._seen.add(shape)
+                return self._dynamic
             if len(self._requests) >= _MAX_STATIC_SHAPES:
                 self._requests.pop(next(iter(self._requests)))  # the oldest
             model = self._model.clone()
@@ -64,10 +71,6 @@ class OpenvinoModel:
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         x = np.ascontiguousarray(x, dtype=np.float32)
-        if not self._static:
-            compiled, request = self._dynamic
-            result = request.infer({0: x})
-            return [np.asarray(result[output]) for output in compiled.outputs]
-        compiled, request = self._request(x.shape)
+        compiled, request = self._request(x.shape) if self._static else self._dynamic
         result = request.infer({0: x}, share_inputs=True)  # no copy of a 1080p level (4 ms)
         return [np.array(result[output]) for output in compiled.outputs]
