@@ -25,7 +25,7 @@ class OpenvinoModel:
     plugin runs P-Net 20-25 % faster with a static shape. Models whose only free dimension is
     the batch (R-Net, O-Net, FaceNet) keep their dynamic batch: ~10 % slower, but a shape per
     batch size costs 30-210 ms to compile in the first measured frame that needs it, and
-    FaceNet ~60 MB each.
+    FaceNet 50-70 MB each.
     """
 
     def __init__(
