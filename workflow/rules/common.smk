@@ -557,6 +557,11 @@ def gallery_recognizers():
     return runnable("recognizer", config["gallery"]["recognizers"])
 
 
+# One gallery's settings: the gallery section less the list of galleries to build, so adding a
+# recognizer there (config/fast.yaml) does not rebuild every other gallery and every run.
+GALLERY_SETTINGS = {k: v for k, v in config["gallery"].items() if k != "recognizers"}
+
+
 def get_gallery_sidecars(wildcards):
     return expand(
         "resources/gallery/{recognizer}.json", recognizer=gallery_recognizers()

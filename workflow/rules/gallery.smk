@@ -17,7 +17,7 @@ rule enroll_gallery:
     params:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
-        settings=config["gallery"],
+        settings=GALLERY_SETTINGS,
         alignment=config["alignment"],
     script:
         "../scripts/enroll_gallery.py"
