@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
-from facebench.serving.batcher import BatchTiming, DynamicBatcher, QueueFull
+from facebench.remote.batcher import BatchTiming, DynamicBatcher, QueueFull
 
 SCENARIO_TIMEOUT_S = 20.0
 

@@ -19,11 +19,11 @@ import pytest
 from test_strategies import SlowPipeline
 from test_strategies import on_loop as serving
 
+from facebench.remote.endpoints import encode_jpeg
+from facebench.remote.protocol import PeerClosed, encode, read_message
+from facebench.remote.server import RecognitionServer, listen
 from facebench.serving.load import ClipMessages, main, run_cameras, run_poisson, summarize
 from facebench.serving.peak import MAX_DOUBLINGS, find_peak_rate
-from facebench.strategies.endpoints import encode_jpeg
-from facebench.strategies.protocol import PeerClosed, encode, read_message
-from facebench.strategies.server import RecognitionServer, listen
 
 HOST = "127.0.0.1"
 

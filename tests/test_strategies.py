@@ -18,10 +18,9 @@ from facebench.backends.base import Detections
 from facebench.faces import l2_normalize
 from facebench.gallery import TOO_SMALL, Gallery
 from facebench.pipeline import FacePipeline, FrameResult
-from facebench.strategies import server as server_module
-from facebench.strategies.edge import Edge, EdgeSettings
-from facebench.strategies.endpoints import encode_jpeg
-from facebench.strategies.protocol import (
+from facebench.remote import server as server_module
+from facebench.remote.endpoints import encode_jpeg
+from facebench.remote.protocol import (
     MAX_PAYLOAD_BYTES,
     PREFIX,
     ProtocolError,
@@ -30,7 +29,8 @@ from facebench.strategies.protocol import (
     parse_header,
     recv_message,
 )
-from facebench.strategies.server import NoopPipeline, RecognitionServer, listen, split_crops
+from facebench.remote.server import NoopPipeline, RecognitionServer, listen, split_crops
+from facebench.strategies.edge import Edge, EdgeSettings
 from facebench.strategies.tracker import IouTracker
 
 BOX = np.array([[100.0, 100.0, 160.0, 180.0]])

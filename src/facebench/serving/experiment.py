@@ -1,7 +1,7 @@
 """One server configuration under load: the recognition server on loopback with a batching
 setting, and the load generator's camera sweep and peak search against it.
 
-``run_serving`` starts ``facebench.strategies.server`` (``--max-batch``, ``--max-queue-delay-ms``,
+``run_serving`` starts ``facebench.remote.server`` (``--max-batch``, ``--max-queue-delay-ms``,
 or the no-op model that measures the harness itself) on 127.0.0.1, waits for it to be ready,
 runs ``facebench.serving.load`` for the camera counts and the Poisson peak search, stops the
 server (also on failure) and writes the load generator's tables plus ``run.json`` into the
@@ -57,7 +57,7 @@ def _module(name: str) -> list[str]:
 
 def server_argv(settings: ServingSettings, max_batch: int, delay_ms: float, noop: bool) -> list:
     """The server's command line: a free loopback port, the batching setting, the model."""
-    argv = [*_module("strategies.server"), "--host", HOST, "--port", "0"]
+    argv = [*_module("remote.server"), "--host", HOST, "--port", "0"]
     argv += ["--max-batch", str(max_batch), "--max-queue-delay-ms", str(delay_ms)]
     argv += ["--queue-size", str(settings.queue_size), "--threads", str(os.cpu_count() or 1)]
     if noop:

@@ -24,10 +24,7 @@ import numpy as np
 import pandas as pd
 
 from facebench.fileio import atomic_path, write_json
-from facebench.serving.peak import find_peak_rate
-from facebench.strategies import edge
-from facebench.strategies.edge import CONNECT_TIMEOUT_S, Edge, EdgeSettings
-from facebench.strategies.endpoints import (
+from facebench.remote.endpoints import (
     ServerGone,
     add_pipeline_arguments,
     exit_on_error,
@@ -35,7 +32,10 @@ from facebench.strategies.endpoints import (
     missing_pipeline_flags,
     read_clip,
 )
-from facebench.strategies.protocol import PeerClosed, ProtocolError, encode, now_ns, read_message
+from facebench.remote.protocol import PeerClosed, ProtocolError, encode, now_ns, read_message
+from facebench.serving.peak import find_peak_rate
+from facebench.strategies import edge
+from facebench.strategies.edge import CONNECT_TIMEOUT_S, Edge, EdgeSettings
 
 SETTLE_S = 10.0  # replies still outstanding this long after the last send are lost
 START_DELAY_S = 0.1  # the first send is scheduled this long after every connection is up

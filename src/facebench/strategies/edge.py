@@ -29,7 +29,7 @@ import pandas as pd
 from facebench.faces import extract_faces
 from facebench.fileio import write_json
 from facebench.measure import peak_rss_mb
-from facebench.strategies.endpoints import (
+from facebench.remote.endpoints import (
     ServerGone,
     add_pipeline_arguments,
     encode_jpeg,
@@ -38,7 +38,7 @@ from facebench.strategies.endpoints import (
     pipeline_from_args,
     read_clip,
 )
-from facebench.strategies.protocol import (
+from facebench.remote.protocol import (
     TRANSPORT,
     PeerClosed,
     ProtocolError,

@@ -38,7 +38,7 @@ EDGE_SLACK_S = 300.0  # model loading, clip decoding and the last replies, beyon
 
 
 def _module(name: str) -> list[str]:
-    return [sys.executable, "-m", f"facebench.strategies.{name}"]
+    return [sys.executable, "-m", f"facebench.{name}"]
 
 
 def _tail(path: Path, lines: int = 1) -> str:
@@ -51,7 +51,7 @@ def start_server(
 ) -> tuple[subprocess.Popen, dict]:
     """The recognition server in the cloud namespace and its ready line, once it is ready."""
     argv = [
-        *_module("server"),
+        *_module("remote.server"),
         *("--host", link.server_host, "--port", str(PORT)),
         *("--models-dir", str(settings.models_dir), "--gallery", str(settings.gallery)),
         *("--detector", settings.detector, "--recognizer", settings.recognizer),
@@ -84,7 +84,7 @@ def edge_argv(
     """The edge process's command line."""
     host, port = link.server_address(PORT)
     return [
-        *_module("edge"),
+        *_module("strategies.edge"),
         *("--strategy", strategy, "--host", host, "--port", str(port)),
         *("--video", str(video), "--duration-s", str(settings.duration_s)),
         *("--warmup-frames", str(settings.warmup_frames)),

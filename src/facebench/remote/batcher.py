@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from facebench.strategies.protocol import now_ns
+from facebench.remote.protocol import now_ns
 
 T = TypeVar("T")
 R = TypeVar("R")

@@ -1,9 +1,9 @@
 """The recognition server: frames (cloud), face crops (hybrid) or metadata (edge) in; identities
 out.
 
-``python -m facebench.strategies.server --host H --port P ...`` loads the pipeline, prints one
+``python -m facebench.remote.server --host H --port P ...`` loads the pipeline, prints one
 JSON line ``{"ready": ...}`` on stdout and serves until SIGTERM. Every connection's messages
-enter one bounded dynamic batcher (``facebench.serving.batcher``): a batch runs when
+enter one bounded dynamic batcher (``facebench.remote.batcher``): a batch runs when
 ``--max-batch`` messages wait or the oldest has waited ``--max-queue-delay-ms``, on an executor
 thread, so the event loop keeps reading and answering meanwhile. With ``--max-batch 1`` (the
 default) each message is computed alone as the paper's pipeline does (faces embedded one by
@@ -37,13 +37,13 @@ from facebench.gallery import TOO_SMALL, Gallery
 from facebench.measure import peak_rss_mb
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
 from facebench.pipeline import FacePipeline
-from facebench.serving.batcher import DynamicBatcher, QueueFull
-from facebench.strategies.endpoints import (
+from facebench.remote.batcher import DynamicBatcher, QueueFull
+from facebench.remote.endpoints import (
     add_pipeline_arguments,
     missing_pipeline_flags,
     pipeline_from_args,
 )
-from facebench.strategies.protocol import (
+from facebench.remote.protocol import (
     PeerClosed,
     ProtocolError,
     encode,
