@@ -15,12 +15,12 @@ from facebench.backends.registry import (
     DETECTORS,
     RECOGNIZERS,
     availability,
-    load_detector,
     load_recognizer,
     unavailable_reason,
     unknown_backends,
 )
 from facebench.boxes import match_boxes
+from facebench.detector import load_detector
 from facebench.errors import FacebenchError
 from facebench.faces import largest_face, prewhiten
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file

@@ -6,12 +6,12 @@ import cv2
 import numpy as np
 import pytest
 
+from facebench.backends.base import l2_normalize
 from facebench.boxes import iou_matrix, match_boxes
 from facebench.faces import (
     SIMILARITY_TEMPLATE,
     crop_with_margin,
     extract_faces,
-    l2_normalize,
     prewhiten,
     similarity_fallbacks,
     similarity_matrix,

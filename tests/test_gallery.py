@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import yaml
 
+from facebench.backends.base import l2_normalize
 from facebench.errors import FacebenchError
-from facebench.faces import l2_normalize
 from facebench.gallery import UNKNOWN, Gallery
 from facebench.openset import choose_threshold
 

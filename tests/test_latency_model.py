@@ -14,8 +14,7 @@ import pytest
 from facebench.analysis import latency_model as lm
 from facebench.analysis.aggregate import collect_runs, read_csv_typed, read_runs, schema_columns
 from facebench.analysis.synthetic import Device, write_dataset
-from facebench.backends.base import Detections
-from facebench.faces import l2_normalize
+from facebench.backends.base import Detections, l2_normalize
 from facebench.gallery import Gallery
 from facebench.mtcnn import WORK_COUNTS, Mtcnn, MtcnnParams, pyramid_sizes
 from facebench.pipeline import FacePipeline

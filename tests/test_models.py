@@ -9,7 +9,7 @@ import h5py
 import numpy as np
 import pytest
 
-from facebench.convert import load_keras
+from facebench.backends.tf import load_keras
 from facebench.errors import FacebenchError
 from facebench.models.facenet_keras import ScaleSum, rebuild_facenet
 from facebench.models.fetch import extract_sdist, verify_sha256

@@ -10,9 +10,10 @@ import pytest
 from mtcnn.stages import StageONet, StagePNet, StageRNet
 
 import facebench.models.mtcnn_nets as mtcnn_nets
+from facebench.backends.tf import KerasMtcnnNets
 from facebench.boxes import box_overlaps, match_boxes
 from facebench.errors import FacebenchError
-from facebench.models.mtcnn_nets import KerasMtcnnNets, build_mtcnn_nets, save_mtcnn_nets
+from facebench.models.mtcnn_nets import build_mtcnn_nets, save_mtcnn_nets
 from facebench.mtcnn import (
     RNET_INPUT_PX,
     STAGES,

@@ -13,10 +13,9 @@ import pytest
 
 from facebench.analysis.accuracy import identity_outcomes
 from facebench.analysis.openset import reidentify
-from facebench.backends.base import Detections
+from facebench.backends.base import Detections, l2_normalize
 from facebench.enrolment import Enrolment, build_gallery, photo_face
 from facebench.errors import FacebenchError
-from facebench.faces import l2_normalize
 from facebench.gallery import TOO_SMALL, UNKNOWN, Gallery
 from facebench.openset import Trials, leave_one_person_out, threshold_for_far
 from facebench.photos import Photo, gallery_photos, list_people_dir

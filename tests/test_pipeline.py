@@ -7,8 +7,7 @@ import time
 
 import numpy as np
 
-from facebench.backends.base import Detections
-from facebench.faces import l2_normalize
+from facebench.backends.base import Detections, l2_normalize
 from facebench.gallery import Gallery
 from facebench.pipeline import PHASES, FacePipeline
 from facebench.runner import FRAME_TIME_COLUMNS, run_frames

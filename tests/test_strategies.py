@@ -14,8 +14,7 @@ import cv2
 import numpy as np
 import pytest
 
-from facebench.backends.base import Detections
-from facebench.faces import l2_normalize
+from facebench.backends.base import Detections, l2_normalize
 from facebench.gallery import TOO_SMALL, Gallery
 from facebench.pipeline import FacePipeline, FrameResult
 from facebench.remote import server as server_module

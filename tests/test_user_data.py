@@ -16,7 +16,7 @@ import pytest
 import yaml
 from conftest import ci_config, snakemake
 
-from facebench.backends.registry import load_detector
+from facebench.detector import load_detector
 from facebench.photos import list_photos
 from facebench.videos.generate import render_master, sprites_from_photos
 

@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 from conftest import snakemake, user_table_config
 
-from facebench.backends.registry import load_detector
 from facebench.boxes import iou_matrix
+from facebench.detector import load_detector
 from facebench.errors import FacebenchError
 from facebench.photos import list_photos
 from facebench.videos import generate

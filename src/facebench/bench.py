@@ -16,11 +16,11 @@ import numpy as np
 from facebench.backends.registry import (
     DETECTORS,
     RECOGNIZERS,
-    load_detector,
     load_recognizer,
     unavailable_reason,
 )
 from facebench.boxes import match_boxes
+from facebench.detector import load_detector
 from facebench.faces import largest_face, prewhiten
 from facebench.measure import peak_rss_mb, time_calls, timed_init
 from facebench.models.layout import FACENET, model_file
@@ -161,7 +161,7 @@ def bench_recognizers(names, models_dir, faces, threads, min_seconds, min_calls)
 
 def bench_keras_predict(models_dir, faces, min_seconds, min_calls) -> list[dict]:
     """The naive baseline: the Keras FaceNet called with ``model.predict``."""
-    from facebench.convert import load_keras
+    from facebench.backends.tf import load_keras
 
     model, init_s = timed_init(lambda: load_keras(model_file(models_dir, "tf", FACENET)))
     predict = lambda x: model.predict(x, verbose=0)  # noqa: E731

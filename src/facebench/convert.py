@@ -9,22 +9,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from facebench.backends.registry import cuda_gpu_reason
+from facebench.backends.tf import load_keras
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 
 TFLITE_QUANTIZATIONS = ("fp32", "int8")
-
-
-def load_keras(path: Path):
-    """Load a Keras 3 model file (safe mode on; our custom layers are registered on import)."""
-    import keras
-
-    import facebench.models.facenet_keras  # noqa: F401  (registers ScaleSum)
-
-    try:
-        return keras.models.load_model(path, compile=False)
-    except (OSError, ValueError) as error:
-        raise FacebenchError(f"{path}: not a valid Keras model ({error})") from error
 
 
 def export_savedmodel(keras_path: Path, out_dir: Path) -> None:
@@ -76,8 +66,6 @@ def to_openvino(onnx_path: Path, out_xml: Path) -> None:
 
 def tensorrt_build_reason() -> str | None:
     """None when TensorRT engines can be built here (tensorrt imports, a CUDA GPU answers)."""
-    from facebench.backends.registry import cuda_gpu_reason
-
     try:
         import tensorrt  # noqa: F401
     except ImportError as error:

@@ -1,4 +1,4 @@
-"""From detections to FaceNet inputs: crop or align to 160x160, prewhiten; L2-normalise outputs."""
+"""From detections to FaceNet inputs: crop or align to 160x160, prewhiten."""
 
 from __future__ import annotations
 
@@ -97,9 +97,3 @@ def prewhiten(faces: np.ndarray) -> np.ndarray:
     std = x.std(axis=axes, keepdims=True)
     floor = 1.0 / np.sqrt(x[0].size) if len(x) else 1.0
     return (x - mean) / np.maximum(std, floor)
-
-
-def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit L2 norm (a zero row stays zero)."""
-    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
-    return embeddings / np.maximum(norms, 1e-12)

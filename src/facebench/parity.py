@@ -223,12 +223,8 @@ def backend_parity(
     out: Path,
 ) -> dict:
     """Measure one backend against the reference and write its row as JSON."""
-    from facebench.backends.registry import (
-        DETECTORS,
-        RECOGNIZERS,
-        load_detector,
-        load_recognizer,
-    )
+    from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_recognizer
+    from facebench.detector import load_detector
     from facebench.fileio import write_json
     from facebench.photos import list_photos
 

@@ -15,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_detector, load_recognizer
+from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_recognizer
+from facebench.detector import load_detector
 from facebench.errors import FacebenchError
 from facebench.faces import similarity_fallbacks
 from facebench.fileio import atomic_dir, kill_point, sweep_stale_temps, write_json

@@ -6,8 +6,8 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     import json
     from pathlib import Path
 
-    from facebench.backends.registry import load_detector
     from facebench.boxes import MATCH_IOU
+    from facebench.detector import load_detector
     from facebench.errors import FacebenchError
     from facebench.fileio import write_json
     from facebench.videos.groundtruth import read_groundtruth

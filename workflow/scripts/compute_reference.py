@@ -5,7 +5,8 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.backends.registry import load_detector, load_recognizer
+    from facebench.backends.registry import load_recognizer
+    from facebench.detector import load_detector
     from facebench.parity import compute_reference
     from facebench.photos import list_photos
 

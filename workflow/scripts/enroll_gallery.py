@@ -7,7 +7,8 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from pathlib import Path
 
     from facebench.analysis.stages import write_csv
-    from facebench.backends.registry import load_detector, load_recognizer
+    from facebench.backends.registry import load_recognizer
+    from facebench.detector import load_detector
     from facebench.enrolment import Enrolment, build_gallery
     from facebench.photos import gallery_photos
     from facebench.strangers import bundled_strangers

@@ -8,8 +8,6 @@ from typing import Protocol
 
 import numpy as np
 
-from facebench.faces import l2_normalize
-
 
 @dataclass(frozen=True)
 class Detections:
@@ -53,6 +51,12 @@ class Recognizer(Protocol):
     """FaceNet: prewhitened (N, 160, 160, 3) float32 faces -> (N, 128) L2-normalised embeddings."""
 
     def embed(self, faces: np.ndarray) -> np.ndarray: ...
+
+
+def l2_normalize(embeddings: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm (a zero row stays zero)."""
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    return embeddings / np.maximum(norms, 1e-12)
 
 
 class ModelRecognizer:

@@ -152,16 +152,6 @@ def load_mtcnn_nets(name: str, models_dir: Path, threads: int) -> CallableNets:
     return CallableNets(*models, info=models[0].info)
 
 
-def load_detector(name: str, models_dir: Path, threads: int, params=None):
-    """MTCNN detector: the shared numpy stages driving backend ``name``'s nets."""
-    from facebench.mtcnn import Mtcnn, MtcnnParams
-
-    nets = load_mtcnn_nets(name, models_dir, threads)
-    detector = Mtcnn(nets, params or MtcnnParams(), threads)
-    detector.info = {**nets.info, "backend": name}
-    return detector
-
-
 def availability() -> list[dict]:
     """One row per (role, backend): whether it runs here and, if not, why."""
     rows = []

@@ -8,11 +8,24 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from facebench.convert import load_keras
+from facebench.backends.base import CallableNets
 from facebench.errors import FacebenchError
+from facebench.models.layout import MTCNN_NETS
 
 if TYPE_CHECKING:
     import keras
+
+
+def load_keras(path: Path):
+    """Load a Keras 3 model file (safe mode on; our custom layers are registered on import)."""
+    import keras
+
+    import facebench.models.facenet_keras  # noqa: F401  (registers ScaleSum)
+
+    try:
+        return keras.models.load_model(path, compile=False)
+    except (OSError, ValueError) as error:
+        raise FacebenchError(f"{path}: not a valid Keras model ({error})") from error
 
 
 def configure_threads(threads: int) -> None:
@@ -57,3 +70,12 @@ class TfModel:
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:
         return self._call(x)
+
+
+def KerasMtcnnNets(models: dict[str, keras.Model]) -> CallableNets:
+    """The TensorFlow backend's :class:`MtcnnNets` from in-memory Keras nets, each run as a
+    `tf.function` (as the backend runs the saved files)."""
+    import tensorflow as tf
+
+    info = {"framework": "tensorflow", "version": tf.__version__, "precision": "fp32"}
+    return CallableNets(*(graph_function(models[net]) for net in MTCNN_NETS), info=info)

@@ -12,11 +12,8 @@ from pathlib import Path
 
 import keras
 import numpy as np
-import tensorflow as tf
 from mtcnn.utils.tensorflow import load_weights
 
-from facebench.backends.base import CallableNets
-from facebench.backends.tf import graph_function
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 from facebench.models.layout import MTCNN_NETS
@@ -138,10 +135,3 @@ def save_mtcnn_nets(out_dir: Path) -> dict[str, Path]:
         with atomic_path(paths[net]) as tmp:  # the temporary keeps the .keras suffix Keras wants
             model.save(tmp)
     return paths
-
-
-def KerasMtcnnNets(models: dict[str, keras.Model]) -> CallableNets:
-    """The TensorFlow backend's :class:`MtcnnNets` from in-memory Keras nets, each run as a
-    `tf.function` (as the backend runs the saved files)."""
-    info = {"framework": "tensorflow", "version": tf.__version__, "precision": "fp32"}
-    return CallableNets(*(graph_function(models[net]) for net in MTCNN_NETS), info=info)

@@ -12,7 +12,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from facebench.backends.registry import load_detector, load_recognizer
+from facebench.backends.registry import load_recognizer
+from facebench.detector import load_detector
 from facebench.errors import FacebenchError
 from facebench.gallery import Gallery
 from facebench.pipeline import FacePipeline
