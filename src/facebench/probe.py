@@ -17,6 +17,7 @@ import psutil
 from facebench import runinfo
 from facebench.backends.registry import availability, cuda_gpu_reason
 from facebench.sensors import MIB, default_sensors, sensor_report
+from facebench.sensors.conditions import L4T_RELEASE
 
 # import name -> distribution names to read its version from (first installed wins)
 FRAMEWORKS = {
@@ -98,10 +99,10 @@ def cuda_gpus() -> tuple[list[dict[str, str]], str | None]:
     nvml = runinfo.gpu_info()
     if isinstance(nvml, list) and nvml:
         return [{"name": gpu["name"], "source": "NVML"} for gpu in nvml], None
-    l4t = runinfo._read_first_line(runinfo.L4T_RELEASE)
+    l4t = runinfo._read_first_line(L4T_RELEASE)
     if not l4t.startswith("not readable"):  # Jetson: no nvidia-smi, no NVML; the GPU is on-chip
         board = runinfo._read_first_line(runinfo.DEVICE_TREE_MODEL)
-        return [{"name": f"integrated ({board})", "source": f"{runinfo.L4T_RELEASE}"}], None
+        return [{"name": f"integrated ({board})", "source": f"{L4T_RELEASE}"}], None
     return [], f"{reason or 'no NVIDIA GPU'}; NVML: {nvml}; no Jetson L4T release file"
 
 

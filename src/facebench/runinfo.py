@@ -15,6 +15,7 @@ import psutil
 from facebench.errors import FacebenchError
 from facebench.fileio import sha256_file
 from facebench.sensors import MIB, load_nvml
+from facebench.sensors.conditions import L4T_RELEASE
 
 PACKAGES = (
     "tensorflow",
@@ -37,7 +38,6 @@ CPUINFO = Path("/proc/cpuinfo")
 GOVERNOR = Path("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor")
 OS_RELEASE = Path("/etc/os-release")
 DEVICE_TREE_MODEL = Path("/proc/device-tree/model")  # Jetson board name
-L4T_RELEASE = Path("/etc/nv_tegra_release")
 
 
 def collect_run_metadata(model_files: dict[str, Path]) -> dict:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from facebench.boxes import MIN_FACE_PX
-from facebench.models.layout import MTCNN_NETS
+from facebench.runner import DETECT_STAGE_COLUMNS
 from facebench.videos import RESOLUTIONS
 from facebench.videos.groundtruth import groundtruth_csv
 
@@ -170,8 +170,8 @@ def _frames(
             "n_faces": n_faces,
         }
     )
-    for i, stage in enumerate(("pyramid", *MTCNN_NETS)):
-        frames[f"t_detect_{stage}_s"] = stages[:, i]
+    for i, column in enumerate(DETECT_STAGE_COLUMNS):
+        frames[column] = stages[:, i]
     frames["rss_mb"] = 600 + 300 * (recognizer == "tf") + rng.normal(0, 5, n).cumsum().clip(0)
     frames["cpu_percent"] = rng.uniform(90, 200, n)
     gpu = np.where(device.gpu, 1.0, np.nan)

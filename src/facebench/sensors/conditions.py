@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.runinfo import L4T_RELEASE
 from facebench.sensors.probes import NOT_MEASURED, OtherCpuSensor, Sensor, column_methods
 
+L4T_RELEASE = Path("/etc/nv_tegra_release")  # present on a Jetson (Linux for Tegra)
 OTHER_CPU_WINDOW_S = 0.5  # the busiest window of about this length is other_cpu_percent_max
 SAMPLED = ("cpu_freq_mhz", "other_cpu_s", "cpu_temp_c")
 NO_CONDITIONS = NOT_MEASURED + "run.json has no conditions (a run made before they were recorded)"
