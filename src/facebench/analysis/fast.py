@@ -23,10 +23,11 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from scipy.optimize import linear_sum_assignment
 
-from facebench.analysis.accuracy import COUNT_COLUMNS, _corners, add_rates, run_accuracy
+from facebench.analysis.accuracy import COUNT_COLUMNS, add_rates, corners, run_accuracy
 from facebench.analysis.aggregate import RUN_KEYS, load_groundtruth, resolution_order
-from facebench.analysis.figures import _figure
-from facebench.analysis.stages import Aggregate, write_csv, write_html
+from facebench.analysis.outputs import write_csv, write_html
+from facebench.analysis.plotting import figure
+from facebench.analysis.stages import Aggregate
 from facebench.analysis.tables import INPUT
 from facebench.boxes import MATCH_IOU, box_overlaps
 from facebench.errors import FacebenchError
@@ -138,8 +139,8 @@ def _first_repeat(frames: pd.DataFrame, faces: pd.DataFrame) -> tuple[np.ndarray
 def _boxes_by_frame(faces: pd.DataFrame, kept: np.ndarray) -> dict[int, np.ndarray]:
     """x1, y1, x2, y2 boxes of each frame of ``kept`` that has faces."""
     faces = faces[faces["frame"].isin(kept)]
-    corners = _corners(faces, np.arange(len(faces)))
-    return {frame: corners[rows] for frame, rows in faces.groupby("frame").indices.items()}
+    boxes = corners(faces, np.arange(len(faces)))
+    return {frame: boxes[rows] for frame, rows in faces.groupby("frame").indices.items()}
 
 
 def box_agreement(
@@ -346,7 +347,7 @@ def comparison_figure(
     """FPS per input beside the paper's (``paper``: its FPS and faces per frame, drawn as
     ``paper_label``) and the pooled rates, baseline vs preset, as an SVG at ``path``."""
     presets = ", ".join(name for name, _ in _preset_rows(table))
-    with _figure(path, 2, (6.5, 4.5)) as (speed_ax, rates_ax):
+    with figure(path, 2, (6.5, 4.5)) as (speed_ax, rates_ax):
         _fps_panel(speed_ax, table, paper, paper_label)
         _rates_panel(rates_ax, table[table["video"] == POOLED])
         speed_ax.figure.suptitle(f"fast preset {presets} vs {table['baseline'].iloc[0]}")

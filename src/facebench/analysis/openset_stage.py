@@ -9,7 +9,8 @@ import pandas as pd
 
 from facebench.analysis import openset, openset_figures
 from facebench.analysis.aggregate import load_groundtruth
-from facebench.analysis.stages import Aggregate, write_csv, write_html
+from facebench.analysis.outputs import write_csv, write_html
+from facebench.analysis.stages import Aggregate
 
 NO_TRUTH = "no run has ground truth"
 
