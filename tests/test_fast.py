@@ -12,7 +12,7 @@ import yaml
 from conftest import REPO_ROOT
 from test_analysis import svg_text
 
-from facebench.analysis import fast
+from facebench.analysis.fast import figures, reader, summary
 from facebench.analysis.stages import Aggregate
 from facebench.errors import FacebenchError
 
@@ -73,7 +73,7 @@ def combined(*runs: tuple[pd.DataFrame, pd.DataFrame]) -> tuple[pd.DataFrame, pd
 
 
 def compare(frames: pd.DataFrame, faces: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
-    return fast.preset_comparison(
+    return summary.preset_comparison(
         frames, faces, truth, ENROLLED, BASELINE, PRESET["device"], 0.01, 0.95
     )
 
@@ -90,7 +90,7 @@ def test_identical_answers_twice_as_fast():
     ]
     truth = pd.concat([truth_of("v1", r, TWO_FACES) for r in ("FHD", "HD")], ignore_index=True)
     table = compare(*combined(*runs), truth)
-    assert tuple(table.columns) == fast.COMPARISON_COLUMNS
+    assert tuple(table.columns) == reader.COMPARISON_COLUMNS
     assert list(zip(table["video"], table["resolution"], strict=True)) == [
         ("v1", "HD"),
         ("v1", "FHD"),
@@ -192,15 +192,15 @@ def test_a_side_without_runs_is_an_error(missing):
 
 
 def test_paper_fps_reads_the_papers_table6():
-    assert fast.paper_fps(PAPER_TABLE6, "rtx2080ti-ub16", "TRT", "TFLite") == (18.48, 3.31)
+    assert reader.paper_fps(PAPER_TABLE6, "rtx2080ti-ub16", "TRT", "TFLite") == (18.48, 3.31)
     with pytest.raises(FacebenchError, match=r"table6_reconstructed\.csv"):
-        fast.paper_fps(PAPER_TABLE6, "rtx2080ti-ub16", "TRT", "ONNX")
+        reader.paper_fps(PAPER_TABLE6, "rtx2080ti-ub16", "TRT", "ONNX")
 
 
 def test_comparison_figure_draws_the_papers_line(tmp_path):
     runs = [run(BASELINE, "v1", "HD", TWO_FACES, 0.1), run(PRESET, "v1", "HD", TWO_FACES, 0.05)]
     table = compare(*combined(*runs), truth_of("v1", "HD", TWO_FACES))
-    out = fast.comparison_figure(table, (18.48, 3.31), "paper rtx2080ti", tmp_path / "c.svg")
+    out = figures.comparison_figure(table, (18.48, 3.31), "paper rtx2080ti", tmp_path / "c.svg")
     text = svg_text(out)
     assert "paper rtx2080ti: 18.48 FPS, 3.31 faces/frame" in text
     assert "v1 HD" in text and "local-fast openvino/tflite" in text
@@ -212,7 +212,7 @@ def test_write_fast_comparison_writes_and_prints(tmp_path, capsys):
     truth = truth_of("v1", "HD", TWO_FACES).drop(columns=["video", "resolution"])
     (tmp_path / "videos" / "v1").mkdir(parents=True)
     truth.to_csv(tmp_path / "videos" / "v1" / "HD.groundtruth.csv", index=False)
-    paths = fast.write_fast_comparison(
+    paths = summary.write_fast_comparison(
         Aggregate(frames, faces, pd.DataFrame()),
         tmp_path / "videos",
         ENROLLED,
@@ -235,7 +235,7 @@ def test_the_ci_run_compares_its_fast_preset_with_the_baseline(workflow_dir):
     settings, results = config["fast"], workflow_dir / "results"
     table = pd.read_csv(results / "fast" / "comparison.csv")
     inputs = len(config["videos"]["generated"]) * len(config["videos"]["resolutions"])
-    assert list(table.columns) == list(fast.COMPARISON_COLUMNS)
+    assert list(table.columns) == list(reader.COMPARISON_COLUMNS)
     preset = config["runs"]["devices"][settings["device"]]
     assert len(preset["detectors"]) == 1 and set(table.device) == {settings["device"]}
     assert table.recognizer.value_counts().to_dict() == dict.fromkeys(

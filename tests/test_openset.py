@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from facebench.analysis.accuracy import identity_outcomes
-from facebench.analysis.openset import reidentify
+from facebench.analysis.openset.summary import reidentify
 from facebench.backends.base import Detections, l2_normalize
 from facebench.enrolment import Enrolment, build_gallery, photo_face
 from facebench.errors import FacebenchError

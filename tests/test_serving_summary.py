@@ -10,17 +10,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facebench.errors import FacebenchError
-from facebench.serving.summary import (
-    NOOP,
+from facebench.analysis.serving.reader import NOOP, read_serving_runs
+from facebench.analysis.serving.summary import (
     PAPER,
     batching_table,
     capacity_table,
     harness_table,
     point_table,
-    read_serving_runs,
     write_serving_outputs,
 )
+from facebench.errors import FacebenchError
 
 FPS = 10.0
 ENROLLED = frozenset({"alice", "bob"})

@@ -11,16 +11,16 @@ import pytest
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from facebench.errors import FacebenchError
-from facebench.strategies.summary import (
+from facebench.analysis.strategies.reader import read_strategy_runs
+from facebench.analysis.strategies.summary import (
     MONTH_S,
-    read_strategy_runs,
     strategy_accuracy,
     strategy_table,
     table2,
     winners,
     write_strategy_outputs,
 )
+from facebench.errors import FacebenchError
 
 CONFIG = {
     "links": {

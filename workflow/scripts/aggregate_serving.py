@@ -6,7 +6,7 @@ with rule_logging(snakemake):
     from pathlib import Path
 
     from facebench.analysis.accuracy import read_enrolled
-    from facebench.serving.summary import write_serving_outputs
+    from facebench.analysis.serving.summary import write_serving_outputs
     from facebench.videos.groundtruth import read_truths
 
     truths = read_truths(snakemake.input.groundtruth)

@@ -6,7 +6,7 @@ with rule_logging(snakemake):
     from pathlib import Path
 
     from facebench.analysis.accuracy import read_enrolled
-    from facebench.strategies.summary import write_strategy_outputs
+    from facebench.analysis.strategies.summary import write_strategy_outputs
     from facebench.videos.groundtruth import read_truths
 
     truths = read_truths(snakemake.input.groundtruth)

@@ -6,7 +6,7 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):
     from pathlib import Path
 
-    from facebench.analysis.openset_stage import write_openset_outputs
+    from facebench.analysis.openset.summary import write_openset_outputs
 
     written = write_openset_outputs(
         Path(snakemake.input.aggregate[0]).parent,

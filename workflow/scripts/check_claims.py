@@ -5,7 +5,8 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.analysis.stages import Aggregate, claims, write_csv, write_html
+    from facebench.analysis.outputs import write_csv, write_html
+    from facebench.analysis.stages import Aggregate, claims
 
     data = Aggregate.of_rule(snakemake)
     table = claims(data, Path(snakemake.input.paper), Path(snakemake.input.paper_claims))

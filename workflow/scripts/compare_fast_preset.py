@@ -6,7 +6,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from pathlib import Path
 
     from facebench.analysis.accuracy import read_enrolled
-    from facebench.analysis.fast import write_fast_comparison
+    from facebench.analysis.fast.summary import write_fast_comparison
     from facebench.analysis.stages import Aggregate
 
     paths = write_fast_comparison(

@@ -6,7 +6,7 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.analysis.stages import write_csv
+    from facebench.analysis.outputs import write_csv
     from facebench.backends.registry import load_recognizer
     from facebench.detector import load_detector
     from facebench.enrolment import Enrolment, build_gallery

@@ -9,7 +9,7 @@ with rule_logging(snakemake):
     import pandas as pd
 
     from facebench.analysis.missing import missing_runs
-    from facebench.analysis.stages import write_csv, write_html
+    from facebench.analysis.outputs import write_csv, write_html
 
     missing = missing_runs(
         snakemake.params.configured,

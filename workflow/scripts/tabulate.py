@@ -6,7 +6,8 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from pathlib import Path
 
     from facebench.analysis.accuracy import read_enrolled
-    from facebench.analysis.stages import Aggregate, build_tables, write_csv, write_html
+    from facebench.analysis.outputs import write_csv, write_html
+    from facebench.analysis.stages import Aggregate, build_tables
 
     built = build_tables(
         Aggregate.of_rule(snakemake),

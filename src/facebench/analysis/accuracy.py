@@ -10,9 +10,10 @@ are scored.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,10 @@ COUNT_COLUMNS = (
     "false_accept",
     "n_too_small",
 )
+CLIP_RATES = ("precision", "recall", "recall_detectable", "identification_accuracy")
+CLIP_ACCURACY_COLUMNS = (*COUNT_COLUMNS, *CLIP_RATES)  # clip_accuracy's, even without rows
+PASS = "clip_pass"  # the pass over a looped clip, a key of clip_accuracy's runs
+Z_95 = 1.959964
 
 
 def read_enrolled(gallery_json: Path) -> frozenset[str]:
@@ -47,7 +52,7 @@ def read_enrolled(gallery_json: Path) -> frozenset[str]:
         raise FacebenchError(f"{gallery_json}: no enrolled_people list ({error})") from error
 
 
-def _corners(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
+def corners(table: pd.DataFrame, rows: np.ndarray) -> np.ndarray:
     """x1, y1, x2, y2 of ``rows`` of a table with x, y, w, h columns: (len(rows), 4)."""
     x, y = table["x"].to_numpy()[rows], table["y"].to_numpy()[rows]
     return np.stack([x, y, x + table["w"].to_numpy()[rows], y + table["h"].to_numpy()[rows]], 1)
@@ -170,8 +175,8 @@ def match_runs(
     pred_rows = pd.DataFrame({"key": face_key, "pred": np.arange(len(faces))})
     pred_rows = pred_rows[np.isin(face_key, scored_keys)]
     pred_box, truth_box = (
-        _corners(faces, np.arange(len(faces))),
-        _corners(truth, np.arange(len(truth))),
+        corners(faces, np.arange(len(faces))),
+        corners(truth, np.arange(len(truth))),
     )
     candidates = pred_rows.merge(truth_rows, on="key")
     candidates["iou"] = paired_iou(pred_box[candidates["pred"]], truth_box[candidates["truth"]])
@@ -257,3 +262,53 @@ def add_rates(counts: pd.DataFrame) -> pd.DataFrame:
         frr=ratio("false_reject", "n_enrolled"),
         far=ratio("false_accept", "n_stranger"),
     )
+
+
+def clip_accuracy(
+    frames: pd.DataFrame,
+    faces: pd.DataFrame,
+    truths: Mapping[tuple[str, str], pd.DataFrame],
+    enrolled: frozenset[str] | set[str],
+    keys: Sequence[str],
+) -> pd.DataFrame:
+    """Per combination of ``keys`` (among them video and resolution; a frame number is unique
+    within one) in ``frames`` with ground truth (``truths[(video, resolution)]``):
+    ``run_accuracy``'s counts and rates, each frame and its faces scored against the ground
+    truth of its ``clip_frame`` (the clip loops)."""
+    keys = list(keys)
+    inputs = frames[["video", "resolution"]].drop_duplicates().itertuples(index=False, name=None)
+    present = [key for key in inputs if key in truths]
+    if not present:
+        return frames[keys].iloc[:0].assign(**dict.fromkeys(CLIP_ACCURACY_COLUMNS, np.nan))
+    frames = frames.merge(pd.DataFrame(present, columns=["video", "resolution"]))
+    truth = pd.concat([_clip_truth(truths[key], *key) for key in present], ignore_index=True)
+    # one pass over the clip is one run of run_accuracy, its frames numbered as in the clip
+    scores = run_accuracy(
+        _by_clip_frame(frames), _by_clip_frame(faces), truth, enrolled, keys=[*keys, PASS]
+    )
+    counts = scores.groupby(keys)[list(COUNT_COLUMNS)].sum().reset_index()
+    return add_rates(counts.merge(frames[keys].drop_duplicates(), on=keys))
+
+
+def _by_clip_frame(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with its frames numbered as in the clip and the pass over the clip they are
+    from (``frame - clip_frame``: the frame is one clip frame of one pass)."""
+    passes = table["frame"] - table["clip_frame"]
+    return table.assign(**{PASS: passes, "frame": table["clip_frame"]})
+
+
+def _clip_truth(truth: pd.DataFrame, video: str, resolution: str) -> pd.DataFrame:
+    """``truth`` of an input as ``run_accuracy`` takes it (a frame without faces keeps a row
+    with no identity)."""
+    return truth.assign(
+        video=video,
+        resolution=resolution,
+        identity=truth["identity"].mask(truth["identity"].eq("")),
+        detectable=truth["detectable"].fillna(False).astype(bool),
+    )
+
+
+def difference_half_width(p_a: Any, n_a: Any, p_b: Any, n_b: Any) -> Any:
+    """Half-width of the 95 % normal interval of the difference of two proportions ``p_a`` of
+    ``n_a`` and ``p_b`` of ``n_b`` (scalars or Series)."""
+    return Z_95 * np.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)

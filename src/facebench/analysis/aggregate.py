@@ -25,8 +25,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import yaml
 
+from facebench.analysis import outputs
 from facebench.errors import FacebenchError
-from facebench.fileio import atomic_path
 from facebench.schemas import SCHEMA_DIR, validate_document
 from facebench.sensors.conditions import condition_columns
 from facebench.videos import RESOLUTIONS
@@ -151,7 +151,7 @@ def read_run(run_dir: Path, device_class: dict[str, str]) -> Run:
         raise FacebenchError(f"{run_dir}: not a rep<r> directory")
     if device not in device_class:
         raise FacebenchError(f"{run_dir}: device {device!r} is not in the config's runs.devices")
-    meta = _read_json(run_dir / "run.json")
+    meta = read_json(run_dir / "run.json")
     config = meta.get("config")
     if not isinstance(config, dict):
         raise FacebenchError(f"{run_dir / 'run.json'}: no 'config' object")
@@ -175,10 +175,12 @@ def read_run(run_dir: Path, device_class: dict[str, str]) -> Run:
     )
 
 
-def _read_json(path: Path) -> dict:
+def read_json(path: Path) -> dict:
+    """The JSON object in ``path``; an unreadable file or another JSON value is one line
+    naming it."""
     try:
         meta = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, ValueError) as error:
         raise FacebenchError(f"{path}: {error}") from error
     if not isinstance(meta, dict):
         raise FacebenchError(f"{path}: not a JSON object")
@@ -420,10 +422,5 @@ def write_parquet(
 ) -> list[Path]:
     """``frames.parquet``, ``faces.parquet`` (and ``runs.parquet``), each complete or absent."""
     tables = {"frames": frames, "faces": faces} | ({"runs": runs} if runs is not None else {})
-    paths = []
-    for name, table in tables.items():
-        path = Path(out_dir) / f"{name}.parquet"
-        with atomic_path(path) as tmp:
-            table.to_parquet(tmp, engine="pyarrow", index=False)
-        paths.append(path)
-    return paths
+    out_dir = Path(out_dir)
+    return [outputs.write_parquet(t, out_dir / f"{name}.parquet") for name, t in tables.items()]

@@ -8,27 +8,28 @@ measure is absent everywhere still appears, saying ``not measured: <reason>``.
 
 from __future__ import annotations
 
-import contextlib
-import textwrap
-import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import matplotlib as mpl
 import numpy as np
 import pandas as pd
 import seaborn as sns
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from facebench.analysis.aggregate import RUN_KEYS
+from facebench.analysis.plotting import (
+    config_label,
+    device_config_label,
+    figure,
+    legend_outside,
+    message,
+    not_measured,
+    rotate_x,
+)
 from facebench.analysis.tables import CONFIG, per_input, sensor_reason
 from facebench.boxes import MATCH_IOU
-from facebench.fileio import atomic_path
 
-RC = {"svg.fonttype": "none", "svg.hashsalt": "facebench", "axes.titlesize": "medium"}
 PHASES = {
     "read": "t_read_s",
     "detect": "t_detect_s",
@@ -42,7 +43,6 @@ ENERGY = {"energy_j": "GPU / board rail", "cpu_energy_j": "CPU package (RAPL)"}
 FPS_TRUNCATE = 50  # the paper's figure 12 truncates FPS at 50
 BOX = {"whis": (1, 99), "showfliers": False}  # whiskers at the 1st and 99th percentiles
 CDF_POINTS = 201
-NOT_MEASURED = "not measured:"
 REPORT_CATEGORY = {  # the category of each figure (file stem) in the Snakemake report
     "fig07_phase_times": "Speed",
     "fig09_fps_per_resolution": "Speed",
@@ -83,66 +83,12 @@ class Pair:
         return f"{self.column}: {self.a} vs {self.b}"
 
 
-@contextlib.contextmanager
-def _figure(
-    out: Path, ncols: int = 1, size: tuple[float, float] = (7, 4), nrows: int = 1
-) -> Iterator[list[Axes]]:
-    """A figure of ``nrows`` x ``ncols`` panels of ``size`` inches (listed row by row), saved
-    to ``out`` (SVG, atomically) when the block ends."""
-    with mpl.rc_context(RC), sns.axes_style("whitegrid"), warnings.catch_warnings():
-        # seaborn 0.13.2's boxplot still passes matplotlib's deprecated `vert` argument
-        warnings.filterwarnings("ignore", message="vert: bool was deprecated")
-        fig = Figure(figsize=(size[0] * ncols, size[1] * nrows), layout="constrained")
-        axes = list(np.ravel(fig.subplots(nrows, ncols, squeeze=False)))
-        yield axes
-        with atomic_path(Path(out)) as tmp:
-            fig.savefig(tmp, format="svg", metadata={"Date": None})
-
-
-def _message(ax: Axes, text: str) -> None:
-    """Write ``text`` across an empty panel (a measure that is absent, a missing pair)."""
-    ax.set_axis_off()
-    ax.text(
-        0.5,
-        0.5,
-        textwrap.fill(text, 70),
-        ha="center",
-        va="center",
-        transform=ax.transAxes,
-    )
-
-
-def _not_measured(ax: Axes, reasons: dict[str, str]) -> None:
-    """``not measured: <what>: <why>; ...`` from the sensors' ``not measured: <why>`` strings."""
-    texts = [f"{what}: {why.replace(NOT_MEASURED, '').strip()}" for what, why in reasons.items()]
-    _message(ax, f"{NOT_MEASURED} " + "; ".join(texts))
-
-
-def _config(frame: pd.DataFrame) -> pd.Series:
-    """``detector/recognizer`` of each row."""
-    return frame["detector"].astype(str) + "/" + frame["recognizer"].astype(str)
-
-
-def _device_config(frame: pd.DataFrame) -> pd.Series:
-    return frame["device"].astype(str) + " · " + _config(frame)
-
-
-def _rotate_x(ax: Axes) -> None:
-    for label in ax.get_xticklabels():
-        label.set(rotation=30, ha="right", rotation_mode="anchor")
-
-
-def _legend_outside(ax: Axes) -> None:
-    if ax.get_legend() is not None:
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1, 1), frameon=False)
-
-
 def fig07_phase_times(frames: pd.DataFrame, out: Path) -> Path:
     """Heat map: mean time (ms) of each phase per device and configuration."""
     means = frames.groupby(CONFIG, observed=True)[list(PHASES.values())].mean().reset_index()
-    table = means.set_index(_device_config(means))[list(PHASES.values())] * 1e3
+    table = means.set_index(device_config_label(means))[list(PHASES.values())] * 1e3
     table.columns = list(PHASES)
-    with _figure(out, size=(8, 1.5 + 0.35 * len(table))) as (ax,):
+    with figure(out, size=(8, 1.5 + 0.35 * len(table))) as (ax,):
         sns.heatmap(
             table,
             annot=True,
@@ -158,9 +104,9 @@ def fig07_phase_times(frames: pd.DataFrame, out: Path) -> Path:
 def fig08_faces_per_device(frames: pd.DataFrame, out: Path) -> Path:
     """Bars: mean detected faces per frame per device and detector framework."""
     inputs = per_input(frames, ["device", "detector"])
-    with _figure(out) as (ax,):
+    with figure(out) as (ax,):
         sns.barplot(inputs, x="device", y="faces", hue="detector", errorbar=None, ax=ax)
-        _rotate_x(ax)
+        rotate_x(ax)
         if "n_truth_faces" in frames and frames["n_truth_faces"].notna().any():
             ax.axhline(frames["n_truth_faces"].mean(), color="k", ls="--", label="ground truth")
             ax.legend(title="detector")
@@ -168,7 +114,7 @@ def fig08_faces_per_device(frames: pd.DataFrame, out: Path) -> Path:
             title="Fig. 8: detected faces per frame (mean over the inputs)",
             ylabel="faces per frame",
         )
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -183,7 +129,7 @@ def fig09_fps_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
         }
     )
     hue = "class" if data["class"].nunique() > 1 else None
-    with _figure(out) as (ax,):
+    with figure(out) as (ax,):
         sns.violinplot(
             data,
             x="resolution",
@@ -206,7 +152,7 @@ def fig10_time_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
     """Points: mean detection (by detector) and recognition (by recognizer) time per
     resolution; bars are the standard deviation over devices, configurations and videos."""
     inputs = per_input(frames)
-    with _figure(out, ncols=2) as (left, right):
+    with figure(out, ncols=2) as (left, right):
         for ax, column, role, title in (
             (left, "detection_time_s", "detector", "detection (MTCNN)"),
             (right, "recognition_time_s", "recognizer", "recognition (FaceNet, all faces)"),
@@ -236,13 +182,13 @@ def fig11_faces_per_resolution(frames: pd.DataFrame, out: Path) -> Path:
             )
         )
     data = pd.concat(parts, ignore_index=True)
-    with _figure(out) as (ax,):
+    with figure(out) as (ax,):
         sns.boxplot(data, x="resolution", y="n_faces", hue="source", ax=ax, **BOX)
         ax.set(
             title="Fig. 11: faces per frame per resolution (whiskers 1st-99th percentile)",
             ylabel="faces per frame",
         )
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -270,7 +216,7 @@ def _pair_frames(
     side = data[pair.column].astype(str)
     data = data[side.isin([pair.a, pair.b])].assign(side=side)
     other = {"detector": "recognizer", "recognizer": "detector"}.get(pair.column)
-    data = data.assign(config=data[other].astype(str) if other else _config(data))
+    data = data.assign(config=data[other].astype(str) if other else config_label(data))
     missing = [v for v in (pair.a, pair.b) if not (data["side"] == v).any()]
     if missing:
         return None, f"no pair available: no run with {pair.column} = {missing[0]}. {help_text}"
@@ -288,9 +234,9 @@ def _pair_boxes(
     """Boxes of ``measure`` (frames -> rows with ``value``, axis label) for the pair's two
     sides per configuration; or a figure saying why no pair is available."""
     data, why = _pair_frames(frames, runs, pair)
-    with _figure(out) as (ax,):
+    with figure(out) as (ax,):
         if data is None:
-            _message(ax, why)
+            message(ax, why)
             ax.set_title(f"{title} of a pair differing in one thing")
             return Path(out)
         data, label = measure(data)
@@ -298,8 +244,8 @@ def _pair_boxes(
             data, x="config", y="value", hue="side", hue_order=[pair.a, pair.b], ax=ax, **BOX
         )
         ax.set(title=f"{title}, {pair.label()}", xlabel="configuration", ylabel=label)
-        _rotate_x(ax)
-        _legend_outside(ax)
+        rotate_x(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -327,15 +273,15 @@ def _memory(data: pd.DataFrame) -> tuple[pd.DataFrame, str, bool]:
 def fig13_memory(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = None) -> Path:
     """Boxes by detector/recognizer framework, edge vs cloud: GPU used/total memory where
     measured (left) and process RSS on every host (right)."""
-    data = frames.assign(config=_config(frames))
+    data = frames.assign(config=config_label(frames))
     gpu, _, is_gpu = _memory(data)
-    with _figure(out, ncols=2) as (left, right):
+    with figure(out, ncols=2) as (left, right):
         if is_gpu:
             sns.boxplot(gpu, x="config", y="memory", hue="device_class", ax=left, **BOX)
             left.set(xlabel="detector/recognizer", ylabel="GPU memory used / total")
-            _rotate_x(left)
+            rotate_x(left)
         else:
-            _not_measured(left, {"GPU memory": sensor_reason(runs, "gpu_mem_used_mb")})
+            not_measured(left, {"GPU memory": sensor_reason(runs, "gpu_mem_used_mb")})
         left.set_title("Fig. 13: GPU memory used / total")
         sns.boxplot(data, x="config", y="rss_mb", hue="device_class", ax=right, **BOX)
         right.set(
@@ -343,7 +289,7 @@ def fig13_memory(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = No
             xlabel="detector/recognizer",
             ylabel="process RSS (MB)",
         )
-        _rotate_x(right)
+        rotate_x(right)
     return Path(out)
 
 
@@ -376,15 +322,15 @@ def _absent_reasons(runs: pd.DataFrame | None, measures: dict[str, str]) -> dict
 def fig15_power(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = None) -> Path:
     """Boxes: power per device (log scale), GPU/board rail and CPU package where measured."""
     data = _long_measures(frames, POWER, ["device"])
-    with _figure(out) as (ax,):
+    with figure(out) as (ax,):
         ax.set_title("Fig. 15: power per device")
         if data.empty:
-            _not_measured(ax, _absent_reasons(runs, POWER))
+            not_measured(ax, _absent_reasons(runs, POWER))
             return Path(out)
         sns.boxplot(data, x="device", y="value", hue="sensor", log_scale=True, ax=ax, **BOX)
-        _rotate_x(ax)
+        rotate_x(ax)
         ax.set(ylabel="power (W, log scale)")
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -393,17 +339,17 @@ def fig16_power_by_framework(
 ) -> Path:
     """Bars: mean power per device and detector/recognizer framework (log scale)."""
     data = _long_measures(frames, POWER, ["device", "detector", "recognizer"])
-    with _figure(out, size=(max(7, 1.2 * data["device"].nunique()), 4)) as (ax,):
+    with figure(out, size=(max(7, 1.2 * data["device"].nunique()), 4)) as (ax,):
         ax.set_title("Fig. 16: mean power by detector/recognizer framework")
         if data.empty:
-            _not_measured(ax, _absent_reasons(runs, POWER))
+            not_measured(ax, _absent_reasons(runs, POWER))
             return Path(out)
-        data = data.assign(config=_config(data) + " (" + data["sensor"] + ")")
+        data = data.assign(config=config_label(data) + " (" + data["sensor"] + ")")
         sns.barplot(data, x="device", y="value", hue="config", errorbar=None, ax=ax)
-        _rotate_x(ax)
+        rotate_x(ax)
         lowest = data.groupby(["device", "config"], observed=True)["value"].mean().min()
         ax.set(yscale="log", ylim=(lowest / 2, None), ylabel="mean power (W, log scale)")
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -415,15 +361,15 @@ def _height(n_rows: int) -> tuple[float, float]:
 def energy_per_frame(frames: pd.DataFrame, out: Path, runs: pd.DataFrame | None = None) -> Path:
     """Horizontal bars: mean energy per frame per configuration (GPU/board rail, CPU package)."""
     data = _long_measures(frames, ENERGY, ["device", "detector", "recognizer"])
-    data = data.assign(config=_device_config(data))
-    with _figure(out, size=_height(data["config"].nunique())) as (ax,):
+    data = data.assign(config=device_config_label(data))
+    with figure(out, size=_height(data["config"].nunique())) as (ax,):
         ax.set_title("Energy per frame")
         if data.empty:
-            _not_measured(ax, _absent_reasons(runs, ENERGY))
+            not_measured(ax, _absent_reasons(runs, ENERGY))
             return Path(out)
         sns.barplot(data, y="config", x="value", hue="sensor", errorbar=None, ax=ax)
         ax.set(ylabel="device · detector/recognizer", xlabel="mean energy per frame (J)")
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -440,21 +386,21 @@ def accuracy_per_config(accuracy_by_config: pd.DataFrame, out: Path) -> Path:
         "far",
     ]
     data = (
-        accuracy_by_config.assign(config=_device_config(accuracy_by_config))
+        accuracy_by_config.assign(config=device_config_label(accuracy_by_config))
         .melt(id_vars="config", value_vars=metrics, var_name="metric")
         .dropna(subset=["value"])
     )
-    with _figure(out, size=_height(2 * data["config"].nunique())) as (ax,):
+    with figure(out, size=_height(2 * data["config"].nunique())) as (ax,):
         ax.set_title(
             f"Detection precision/recall (IoU >= {MATCH_IOU:g}), identification accuracy, "
             "rank-1 and FAR"
         )
         if data.empty:
-            _not_measured(ax, {"accuracy": "no ground truth for any input"})
+            not_measured(ax, {"accuracy": "no ground truth for any input"})
             return Path(out)
         sns.barplot(data, y="config", x="value", hue="metric", hue_order=metrics, ax=ax)
         ax.set(ylabel="device · detector/recognizer", xlabel="fraction", xlim=(0, 1.05))
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -470,12 +416,12 @@ def latency_cdf(frames: pd.DataFrame, out: Path) -> Path:
         .reset_index()
         .rename(columns={f"level_{len(keys)}": "fraction"})
     )
-    quantiles["config"] = _config(quantiles)
+    quantiles["config"] = config_label(quantiles)
     devices = sorted(quantiles["device"].astype(str).unique())
     resolutions = list(quantiles["resolution"].cat.remove_unused_categories().cat.categories)
     panels = [(d, r) for d in devices for r in resolutions]
     order = sorted(quantiles["config"].unique())
-    with _figure(out, len(resolutions), (4, 2.8), len(devices)) as axes:
+    with figure(out, len(resolutions), (4, 2.8), len(devices)) as axes:
         for ax, (device, resolution) in zip(axes, panels, strict=True):
             rows = quantiles[
                 (quantiles["device"] == device) & (quantiles["resolution"] == resolution)
@@ -497,7 +443,7 @@ def latency_cdf(frames: pd.DataFrame, out: Path) -> Path:
                 ylabel="fraction of frames",
             )
             ax.xaxis.set_minor_formatter(NullFormatter())  # after xscale: keep it legible
-        _legend_outside(axes[len(resolutions) - 1])
+        legend_outside(axes[len(resolutions) - 1])
     return Path(out)
 
 
@@ -512,7 +458,7 @@ def paper_vs_ours(comparison: pd.DataFrame, out: Path) -> Path:
         + comparison["framework"]
         + "]"
     )
-    with _figure(out, size=(8, 1.5 + 0.3 * len(rows))) as (ax,):
+    with figure(out, size=(8, 1.5 + 0.3 * len(rows))) as (ax,):
         for offset, source, color in ((-0.15, "paper", "C0"), (0.15, "ours", "C1")):
             y = np.arange(len(rows)) + offset
             ax.hlines(y, rows[f"{source}_min"], rows[f"{source}_max"], color=color)

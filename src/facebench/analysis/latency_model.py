@@ -25,8 +25,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from facebench.analysis.figures import NOT_MEASURED, _figure, _legend_outside, _not_measured
-from facebench.analysis.stages import write_csv, write_html
+from facebench.analysis.outputs import write_csv, write_html
+from facebench.analysis.plotting import NOT_MEASURED, figure, legend_outside, not_measured
 from facebench.analysis.tables import CONFIG, INPUT
 
 HUBER_K = 1.345  # Huber's tuning constant: 95 % efficiency when the errors are normal
@@ -287,7 +287,7 @@ def _detect_panel(ax: Axes, rows: pd.DataFrame, fit: Fit) -> None:
     xlabel = "proposals into R-Net" if x_term == "n_rnet_in" else "megapixels per frame"
     ax.set(xlabel=xlabel, ylabel="detection time (ms)")
     ax.legend(title="resolution", markerscale=2)
-    _legend_outside(ax)
+    legend_outside(ax)
 
 
 def _embed_panel(ax: Axes, rows: pd.DataFrame, fit: Fit) -> None:
@@ -304,11 +304,11 @@ def latency_model_figure(frames: pd.DataFrame, fits: dict[tuple, list[Fit]], out
     """One row per configuration: detection time against proposals (or pixels) and
     recognition time against faces, frames (a fixed sample) and the fitted lines."""
     if not fits:
-        with _figure(out) as (ax,):
-            _not_measured(ax, {"latency model": "no measured frames"})
+        with figure(out) as (ax,):
+            not_measured(ax, {"latency model": "no measured frames"})
         return Path(out)
     groups = dict(iter(frames.groupby(CONFIG, observed=True)))
-    with _figure(out, 2, (5.5, 3.6), len(fits)) as axes:
+    with figure(out, 2, (5.5, 3.6), len(fits)) as axes:
         for (key, (detect, embed)), left, right in zip(
             fits.items(), axes[::2], axes[1::2], strict=True
         ):

@@ -22,8 +22,14 @@ import seaborn as sns
 
 from facebench.analysis.accuracy import read_enrolled, run_accuracy
 from facebench.analysis.aggregate import CONFIG_COLUMNS, load_groundtruth, resolution_order
-from facebench.analysis.figures import _device_config, _figure, _legend_outside, _not_measured
-from facebench.analysis.stages import Aggregate, write_csv, write_html
+from facebench.analysis.outputs import write_csv, write_html
+from facebench.analysis.plotting import (
+    device_config_label,
+    figure,
+    legend_outside,
+    not_measured,
+)
+from facebench.analysis.stages import Aggregate
 
 RUN = list(CONFIG_COLUMNS)
 WINDOW = [*RUN, "window"]
@@ -157,18 +163,18 @@ def stability_figure(windows: pd.DataFrame, out: Path) -> Path:
     window's middle): a panel per metric, a row per resolution, a line per device · detector/
     recognizer (mean over repeats), a marker per video."""
     data = windows.assign(
-        config=_device_config(windows), time_s=(windows["start_s"] + windows["end_s"]) / 2
+        config=device_config_label(windows), time_s=(windows["start_s"] + windows["end_s"]) / 2
     )
     order = sorted(data["config"].unique())
     resolutions = resolution_order(data["resolution"].astype(str).unique())
-    with _figure(out, len(METRICS), PANEL, len(resolutions)) as axes:
+    with figure(out, len(METRICS), PANEL, len(resolutions)) as axes:
         legend_ax = axes[len(METRICS) - 1]
         panels = [(r, m) for r in resolutions for m in METRICS]
         for ax, (resolution, metric) in zip(axes, panels, strict=True):
             rows = data[data["resolution"].astype(str) == resolution].dropna(subset=[metric])
             ax.set_title(f"{METRICS[metric]}, {resolution}")
             if rows.empty:
-                _not_measured(ax, {METRICS[metric]: NO_TRUTH})
+                not_measured(ax, {METRICS[metric]: NO_TRUTH})
                 continue
             sns.lineplot(
                 rows,
@@ -184,7 +190,7 @@ def stability_figure(windows: pd.DataFrame, out: Path) -> Path:
                 ax=ax,
             )
             ax.set(xlabel="video time (s, window middle)", ylabel=METRICS[metric])
-        _legend_outside(legend_ax)
+        legend_outside(legend_ax)
     return Path(out)
 
 

@@ -4,7 +4,6 @@ figures. Each output is written whole or not at all."""
 
 from __future__ import annotations
 
-import html
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -26,19 +25,9 @@ from facebench.analysis.aggregate import (
     write_parquet,
 )
 from facebench.analysis.claims import check_claims
+from facebench.analysis.outputs import write_csv, write_html
 from facebench.analysis.paper import CLAIMS_YAML
-from facebench.fileio import atomic_path
 
-HTML_PAGE = """<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>{title}</title><style>
-body {{ font: 13px system-ui, sans-serif; margin: 1em; }}
-table {{ border-collapse: collapse; }}
-th, td {{ padding: 2px 8px; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
-th {{ position: sticky; top: 0; background: #f4f4f4; }}
-</style></head><body><h3>{title}</h3>
-{table}
-</body></html>
-"""
 REJECTED_CSV = "rejected.csv"  # beside the aggregate's parquet files: the runs left out
 TABLES = ("table6", "per_resolution", "accuracy", "accuracy_per_run", "energy", "paper_vs_ours")
 
@@ -137,30 +126,6 @@ def build_tables(
 def claims(data: Aggregate, paper_table6: Path, paper_claims: Path = CLAIMS_YAML) -> pd.DataFrame:
     """The paper's 12 claims (``paper_claims``: its numbers and prose) checked on ``data``."""
     return check_claims(data.frames, data.runs, paper_table6, paper_claims)
-
-
-def write_csv(table: pd.DataFrame, path: Path) -> Path:
-    """``table`` as CSV at ``path`` (atomically; 6 significant digits for floats)."""
-    with atomic_path(Path(path)) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.6g")
-    return Path(path)
-
-
-def write_html(
-    table: pd.DataFrame, path: Path, title: str, before: pd.DataFrame | None = None
-) -> Path:
-    """``table`` (after ``before``, a smaller table, if given) as a self-contained HTML page
-    (no scripts, no external resources) for the Snakemake report, which shows HTML inline but
-    offers a CSV only for download."""
-    body = "\n".join(
-        t.to_html(index=False, na_rep="NaN", float_format=lambda v: f"{v:.4g}", border=0)
-        for t in (before, table)
-        if t is not None
-    )
-    page = HTML_PAGE.format(title=html.escape(title), table=body)
-    with atomic_path(Path(path)) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return Path(path)
 
 
 def check_validity(

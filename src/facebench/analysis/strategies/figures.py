@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from facebench.analysis.figures import _figure, _not_measured
+from facebench.analysis.plotting import figure, not_measured
 
 WIDE_RANGE = 20  # a log y axis when the largest value is this many times the smallest
 PANEL = (6.0, 3.6)
@@ -51,10 +51,10 @@ def _each_input(
     """A figure with ``nrows`` panels per input drawn by ``draw`` (panels, rows), or the
     not-measured message when ``table`` is empty."""
     inputs = _inputs(table)
-    with _figure(out, max(len(inputs), 1), PANEL, nrows if inputs else 1) as axes:
+    with figure(out, max(len(inputs), 1), PANEL, nrows if inputs else 1) as axes:
         if not inputs:
             axes[0].set_title(title)
-            _not_measured(axes[0], {"strategies": reason or NO_RUNS})
+            not_measured(axes[0], {"strategies": reason or NO_RUNS})
             return Path(out)
         for column, ((video, resolution), rows) in enumerate(inputs):
             panels = axes[column :: len(inputs)]
@@ -109,7 +109,7 @@ def accuracy_figure(table: pd.DataFrame, out: Path, reason: str | None = None) -
             _bars(top, rows, "identification_accuracy")
             top.set(ylim=(0, 1.05), ylabel="identification accuracy")
         else:
-            _not_measured(top, {"identification accuracy": "no ground truth for this input"})
+            not_measured(top, {"identification accuracy": "no ground truth for this input"})
         x = _bars(bottom, rows, "achieved_fps")
         bottom.plot(x, rows["captured_fps"], "_", color="k", ms=14, label="capture rate")
         bottom.set(ylabel="achieved FPS")

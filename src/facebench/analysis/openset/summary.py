@@ -6,36 +6,26 @@ strangers per resolution; the galleries' leave-one-person-out thresholds."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from facebench.analysis.accuracy import match_runs, run_accuracy
-from facebench.analysis.aggregate import resolution_order
+from facebench.analysis.aggregate import load_groundtruth, resolution_order
+from facebench.analysis.openset import figures
+from facebench.analysis.openset.reader import read_galleries
+from facebench.analysis.outputs import write_csv, write_html
+from facebench.analysis.stages import Aggregate
 from facebench.analysis.tables import accuracy_table
-from facebench.errors import FacebenchError
 from facebench.gallery import TOO_SMALL, UNKNOWN
 
 KEYS = ["device", "detector", "recognizer", "resolution"]
 AS_RUN = "as_run"
 MIN_FACE_SWEEP = (0, 24, 32, 48, 64)  # px, min side of the face box
 RATES = ["rank1", "frr", "far"]
+NO_TRUTH = "no run has ground truth"
 COUNTS = ["tp", "n_enrolled", "rank1_correct", "false_reject", "n_stranger", "false_accept"]
-
-
-def read_galleries(paths: Iterable[Path]) -> dict[str, dict]:
-    """Each gallery's ``.json`` by recognizer."""
-    galleries = {}
-    for path in paths:
-        try:
-            metadata = json.loads(Path(path).read_text())
-            galleries[metadata["recognizer"]] = metadata
-        except (OSError, ValueError, KeyError, TypeError) as error:
-            raise FacebenchError(f"{path}: not a facebench gallery sidecar ({error!r})") from error
-    return galleries
 
 
 def threshold_table(galleries: dict[str, dict]) -> pd.DataFrame:
@@ -125,3 +115,47 @@ def distance_summary(distances: pd.DataFrame) -> pd.DataFrame:
     summary = grouped.describe(percentiles=[0.05, 0.5, 0.95])
     summary = summary.rename(columns={"5%": "p5", "50%": "p50", "95%": "p95"})
     return summary[["count", "p5", "p50", "p95"]].reset_index()
+
+
+def write_openset_outputs(
+    aggregate_dir: Path, groundtruth_dir: Path, gallery_jsons: list[Path], out_dir: Path
+) -> list[Path]:
+    """``thresholds``, ``openset`` and ``distances`` tables and four figures into ``out_dir``."""
+    out_dir = Path(out_dir)
+    galleries = read_galleries(gallery_jsons)
+    enrolled = frozenset(next(iter(galleries.values()))["enrolled_people"])
+    data = Aggregate.read(aggregate_dir)
+    truth = load_groundtruth(
+        groundtruth_dir, data.frames[["video", "resolution"]].drop_duplicates()
+    )
+    thresholds = threshold_table(galleries)
+    rates = openset_table(data.frames, data.faces, truth, enrolled, galleries)
+    distances = matched_distances(data.frames, data.faces, truth, enrolled)
+    curves = {
+        recognizer: pd.read_csv(Path(path).with_name(f"{recognizer}_lopo.csv"))
+        for recognizer, path in zip(galleries, gallery_jsons, strict=True)
+    }
+    written = []
+    for name, table in (
+        ("thresholds", thresholds),
+        ("openset", rates),
+        ("distances", distance_summary(distances)),
+    ):
+        written += [
+            write_csv(table, out_dir / f"{name}.csv"),
+            write_html(table, out_dir / f"{name}.html", name.replace("_", " ")),
+        ]
+    return [
+        *written,
+        figures.det_figure(curves, thresholds, out_dir / "det.svg"),
+        figures.distances_figure(distances, thresholds, out_dir / "distances.svg", NO_TRUTH),
+        figures.rates_figure(rates, out_dir / "rates.svg", NO_TRUTH),
+        figures.min_face_figure(
+            rates, _chosen_method(galleries), out_dir / "min_face.svg", NO_TRUTH
+        ),
+    ]
+
+
+def _chosen_method(galleries: dict[str, dict]) -> str:
+    """The threshold method the galleries were enrolled with (the config's)."""
+    return next(iter(galleries.values()))["threshold_method"]

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from facebench.analysis.aggregate import resolution_order
-from facebench.analysis.figures import _figure, _legend_outside, _not_measured
+from facebench.analysis.plotting import figure, legend_outside, not_measured
 
 PANEL = (5.5, 3.8)
 CONFIG = ["device", "detector", "recognizer"]
@@ -20,7 +20,7 @@ KINDS = {"same person": "C2", "someone else": "C1", "stranger": "C3"}
 
 def det_figure(curves: dict[str, pd.DataFrame], thresholds: pd.DataFrame, out: Path) -> Path:
     """FRR against FAR (log) per recognizer's gallery, each method's threshold marked."""
-    with _figure(out, 1, PANEL) as (ax,):
+    with figure(out, 1, PANEL) as (ax,):
         for i, (recognizer, curve) in enumerate(sorted(curves.items())):
             shown = curve[curve["far"] > 0]
             ax.plot(shown["far"], shown["frr"], color=f"C{i}", label=recognizer)
@@ -41,7 +41,7 @@ def det_figure(curves: dict[str, pd.DataFrame], thresholds: pd.DataFrame, out: P
             title="Leave-one-person-out on the photos (DET)",
         )
         ax.legend(fontsize="small")
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -56,9 +56,9 @@ def distances_figure(
         distances = distances[(distances[CONFIG] == first).all(axis=1)]
         thresholds = thresholds[thresholds["recognizer"] == first["recognizer"]]
     resolutions = resolution_order(distances["resolution"].unique())
-    with _figure(out, max(len(resolutions), 1), (4.0, 3.2)) as axes:
+    with figure(out, max(len(resolutions), 1), (4.0, 3.2)) as axes:
         if distances.empty:
-            _not_measured(axes[0], {"distances": reason})
+            not_measured(axes[0], {"distances": reason})
             return Path(out)
         axes[0].figure.suptitle(" · ".join(first.astype(str)))
         bins = np.linspace(0, 1.6, 33)
@@ -79,7 +79,7 @@ def distances_figure(
 
 def _absent(axes: list, out: Path, reason: str) -> Path:
     for ax in axes:
-        _not_measured(ax, {"open set": reason})
+        not_measured(ax, {"open set": reason})
     return Path(out)
 
 
@@ -87,7 +87,7 @@ def rates_figure(table: pd.DataFrame, out: Path, reason: str) -> Path:
     """Rank-1 and FAR per configuration and resolution: as the runs identified and with each
     threshold method (the runs' minimum face size)."""
     used = table[table["min_face_px"] == table["min_face_px"].min()]
-    with _figure(out, 2, PANEL) as axes:
+    with figure(out, 2, PANEL) as axes:
         if used.empty:
             return _absent(axes, out, reason)
         labels = (
@@ -115,7 +115,7 @@ def rates_figure(table: pd.DataFrame, out: Path, reason: str) -> Path:
             )
             ax.set(ylim=(0, 1), title=title)
         axes[1].legend(fontsize="small")
-        _legend_outside(axes[1])
+        legend_outside(axes[1])
     return Path(out)
 
 
@@ -123,7 +123,7 @@ def min_face_figure(table: pd.DataFrame, method: str, out: Path, reason: str) ->
     """Rank-1 and FAR against the minimum face size, per resolution, with threshold
     ``method`` (counts pooled over configurations)."""
     swept = table[table["method"] == method]
-    with _figure(out, 2, PANEL) as axes:
+    with figure(out, 2, PANEL) as axes:
         if swept.empty:
             return _absent(axes, out, reason)
         pooled = (

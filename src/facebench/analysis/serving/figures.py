@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 
-from facebench.analysis.figures import _figure, _legend_outside, _not_measured
-from facebench.serving.summary import CAMERAS, NOOP, RUN_KEYS
+from facebench.analysis.plotting import figure, legend_outside, not_measured
+from facebench.analysis.serving.reader import CAMERAS, NOOP, RUN_KEYS
 
 PANEL = (6.0, 3.8)
 WIDE = (8.0, 4.2)  # a figure of one panel and a legend beside it
@@ -35,7 +35,7 @@ def _settings(points: pd.DataFrame) -> Iterator[tuple[str, dict, pd.DataFrame]]:
 
 def _absent(ax: Axes, title: str, points: pd.DataFrame, reason: str | None, what: str) -> None:
     ax.set_title(title)
-    _not_measured(ax, {"serving": reason or (NO_RUNS if points.empty else f"no {what}")})
+    not_measured(ax, {"serving": reason or (NO_RUNS if points.empty else f"no {what}")})
 
 
 def throughput_figure(points: pd.DataFrame, out: Path, reason: str | None = None) -> Path:
@@ -43,7 +43,7 @@ def throughput_figure(points: pd.DataFrame, out: Path, reason: str | None = None
     line per setting, with the offered load."""
     cameras = points[points["mode"].eq(CAMERAS)]
     title = "Throughput against cameras"
-    with _figure(out, 2 if len(cameras) else 1, PANEL) as axes:
+    with figure(out, 2 if len(cameras) else 1, PANEL) as axes:
         if cameras.empty:
             _absent(axes[0], title, points, reason, "camera points")
             return Path(out)
@@ -60,7 +60,7 @@ def throughput_figure(points: pd.DataFrame, out: Path, reason: str | None = None
             ax.minorticks_off()
         axes[0].set_title(title)
         axes[1].legend()
-        _legend_outside(axes[1])
+        legend_outside(axes[1])
     return Path(out)
 
 
@@ -69,7 +69,7 @@ def latency_throughput_figure(points: pd.DataFrame, out: Path, reason: str | Non
     embedded a face) over every point of each setting, both log scale: the knee."""
     answered = points.dropna(subset=["latency_p99_ms"])
     title = "Latency against throughput"
-    with _figure(out, 1, WIDE) as (ax,):
+    with figure(out, 1, WIDE) as (ax,):
         if answered.empty:
             _absent(ax, title, points, reason, "answered requests")
             return Path(out)
@@ -88,7 +88,7 @@ def latency_throughput_figure(points: pd.DataFrame, out: Path, reason: str | Non
             ylabel="latency (ms, log scale), p99 solid",
         )
         ax.legend()
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 
@@ -99,7 +99,7 @@ def breakdown_figure(points: pd.DataFrame, out: Path, reason: str | None = None)
     title = "Server time per request (p50 of each part)"
     largest = cameras.loc[cameras.groupby(list(RUN_KEYS), sort=False)["cameras"].idxmax()]
     settings = list(_settings(largest))  # one row each
-    with _figure(out, 1, (WIDE[0], 1.2 + 0.45 * len(settings))) as (ax,):
+    with figure(out, 1, (WIDE[0], 1.2 + 0.45 * len(settings))) as (ax,):
         if not settings:
             _absent(ax, title, points, reason, "camera points")
             return Path(out)
@@ -114,7 +114,7 @@ def breakdown_figure(points: pd.DataFrame, out: Path, reason: str | None = None)
         ax.invert_yaxis()
         ax.set(title=title, xlabel="milliseconds")
         ax.legend()
-        _legend_outside(ax)
+        legend_outside(ax)
     return Path(out)
 
 

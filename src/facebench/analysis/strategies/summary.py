@@ -1,34 +1,32 @@
 """The cloud, edge and hybrid strategies compared on measured numbers, per link and input.
 
-A run (``runs/{strategy}/{link}/{video}_{res}/``) holds frames.csv, faces.csv and run.json. Its
-measured (non-warm-up) frames give latency percentiles over the processed frames, rates over the
-measured capture span, traffic, CPU, accuracy (each processed frame scored against the ground
-truth of its ``clip_frame``: the clip loops) and cost from the config's ``strategies.prices``.
+A run's measured (non-warm-up) frames give latency percentiles over the processed frames,
+rates over the measured capture span, traffic, CPU, accuracy (each processed frame scored
+against the ground truth of its ``clip_frame``: the clip loops) and cost from the config's
+``strategies.prices``.
 From these: a winner per link by a stated rule, and the paper's qualitative Table 2 in numbers.
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
 
-from facebench.analysis.accuracy import COUNT_COLUMNS, add_rates, run_accuracy
-from facebench.analysis.aggregate import Columns, read_csv_typed, resolution_order, write_parquet
-from facebench.analysis.stages import write_csv, write_html
+from facebench.analysis.accuracy import CLIP_ACCURACY_COLUMNS, clip_accuracy, difference_half_width
+from facebench.analysis.aggregate import resolution_order
+from facebench.analysis.outputs import write_parquet, write_tables
+from facebench.analysis.rundirs import typed
+from facebench.analysis.strategies.figures import FIGURES
+from facebench.analysis.strategies.reader import KEYS, read_strategy_runs
 from facebench.errors import FacebenchError
-from facebench.strategies.figures import FIGURES
 
-KEYS = ("strategy", "link", "video", "resolution")
 STRATEGY_ORDER = ("cloud", "edge", "hybrid")
 EDGE_BOARD_STRATEGIES = frozenset({"edge", "hybrid"})  # the camera itself is common to all
-STATUSES = ("processed", "dropped", "lost")
 MONTH_S = 30 * 86400.0
 BYTES_PER_GB = 1e9
 ACCURACY_MARGIN = 0.02  # "within 2 points of the best"
@@ -39,55 +37,11 @@ RULE = (
     "faces; all of them when accuracy is not measured), the lowest p90 latency; p90 within 5 % "
     "of the lowest is a tie, broken by the lower uplink kbit/s"
 )
-Z_95 = 1.959964
-PASS = "clip_pass"  # the pass over a looped clip, a key of clip_accuracy's runs
 LEAVES_SITE = {
     "cloud": "video frames (JPEG)",
     "edge": "metadata only (identities, boxes)",
     "hybrid": "face crops of new or expired tracks + metadata",
 }
-LINK_MEASURED = ("rtt_ms_p50", "rtt_ms_p90", "up_mbit", "down_mbit", "loss_pct")
-LINK_NOMINAL = ("rtt_ms", "jitter_ms", "up_mbit", "down_mbit", "loss_pct")
-RATES = ("precision", "recall", "recall_detectable", "identification_accuracy")
-ACCURACY_COLUMNS = (*COUNT_COLUMNS, *RATES)  # run_accuracy's, per run
-RUN_TEXT = ("detector", "recognizer", "transport", "encoding", "edge_emulation", "host")
-
-_I, _F, _S, _B = pa.int64(), pa.float64(), pa.string(), pa.bool_()
-FRAME_COLUMNS = Columns(
-    types={
-        "frame": _I,
-        "clip_frame": _I,
-        "is_warmup": _B,
-        "t_capture_s": _F,
-        "status": _S,
-        "latency_s": _F,
-        "reply_latency_s": _F,
-        "bytes_up": _I,
-        "bytes_down": _I,
-        "edge_cpu_s": _F,
-        "server_cpu_s": _F,
-        "n_faces": _I,
-        "n_sent_faces": _I,
-    },
-    required=frozenset({"frame", "clip_frame", "is_warmup", "t_capture_s", "status"}),
-    not_null=frozenset(
-        {"frame", "clip_frame", "is_warmup", "t_capture_s", "status", "bytes_up", "bytes_down"}
-    ),
-    bounds={"frame": (0, None), "clip_frame": (0, None), "bytes_up": (0, None)},
-)
-FACE_COLUMNS = Columns(
-    types={
-        "frame": _I,
-        "clip_frame": _I,
-        **dict.fromkeys(("x", "y", "w", "h", "score"), _F),
-        "identity": _S,
-        "distance": _F,
-        "track_id": _I,
-        "source": _S,
-    },
-    required=frozenset({"frame", "clip_frame", "x", "y", "w", "h", "identity"}),
-    not_null=frozenset({"frame", "clip_frame", "x", "y", "w", "h"}),
-)
 TABLE_METRICS = (
     "latency_p50_ms",
     "latency_p90_ms",
@@ -179,80 +133,6 @@ class Prices:
             raise FacebenchError(f"config strategies: bad or missing price ({error})") from error
 
 
-def read_strategy_runs(
-    run_dirs: Iterable[Path],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(frames, faces, runs) of the run directories, frames and faces with the run's strategy,
-    link, video and resolution; a bad file raises FacebenchError naming it."""
-    frame_tables, face_tables, rows, seen = [], [], [], {}
-    for run_dir in map(Path, run_dirs):
-        meta = _read_meta(run_dir / "run.json")
-        if (key := tuple(str(meta[k]) for k in KEYS)) in seen:
-            raise FacebenchError(f"{run_dir / 'run.json'}: the same run as {seen[key]}")
-        seen[key] = run_dir
-        frames = read_csv_typed(run_dir / "frames.csv", FRAME_COLUMNS)
-        _check_frames(run_dir / "frames.csv", frames, meta)
-        frame_tables.append(frames)
-        face_tables.append(read_csv_typed(run_dir / "faces.csv", FACE_COLUMNS))
-        rows.append(_run_row(meta, run_dir))
-    keys = list(seen)
-    columns, text = list(_run_row({}, Path())), [*KEYS, *RUN_TEXT, "path"]
-    numbers = [c for c in columns if c not in text]
-    runs = _typed(pd.DataFrame(rows, columns=columns), text, numbers).astype(
-        {f"frames_{k}": "Int64" for k in ("captured", *STATUSES)}
-    )
-    return (
-        _concat(frame_tables, FRAME_COLUMNS, keys),
-        _concat(face_tables, FACE_COLUMNS, keys),
-        runs,
-    )
-
-
-def _read_meta(path: Path) -> dict:
-    try:
-        meta = json.loads(path.read_text())
-    except (OSError, ValueError) as error:
-        raise FacebenchError(f"{path}: {error}") from error
-    if not isinstance(meta, dict):
-        raise FacebenchError(f"{path}: not a JSON object")
-    missing = [k for k in (*KEYS, "fps", "frames") if k not in meta]
-    if missing or not isinstance(meta["frames"], dict) or "captured" not in meta["frames"]:
-        raise FacebenchError(f"{path}: missing {', '.join(missing) or 'frames.captured'}")
-    return meta
-
-
-def _check_frames(path: Path, frames: pa.Table, meta: dict) -> None:
-    if len(frames) != meta["frames"]["captured"]:
-        raise FacebenchError(
-            f"{path}: {len(frames)} frames, run.json counts {meta['frames']['captured']}"
-        )
-    if unknown := set(frames["status"].to_pylist()) - set(STATUSES):
-        raise FacebenchError(f"{path}: unknown status {', '.join(sorted(unknown))}")
-
-
-def _run_row(meta: dict, run_dir: Path) -> dict:
-    """One row of the runs table (``meta`` empty: the columns)."""
-    check = meta.get("link_check") or {}
-    measured, nominal = check.get("measured") or {}, check.get("nominal") or {}
-    counts = meta.get("frames") or {}
-    return {
-        **{k: meta.get(k) for k in (*KEYS, "fps", "duration_s")},
-        **{k: meta.get(k, "") for k in RUN_TEXT},
-        **{f"link_{k}_measured": measured.get(k) for k in LINK_MEASURED},
-        **{f"link_{k}_nominal": nominal.get(k) for k in LINK_NOMINAL},
-        **{f"frames_{k}": counts.get(k) for k in ("captured", *STATUSES)},
-        "path": str(run_dir),
-    }
-
-
-def _concat(tables: list[pa.Table], columns: Columns, keys: list[tuple]) -> pd.DataFrame:
-    """The tables as one DataFrame (typed even when there are none) after their runs' keys."""
-    data = pa.concat_tables([pa.schema(columns.types).empty_table(), *tables]).to_pandas()
-    index = np.repeat(np.arange(len(tables)), [len(t) for t in tables])
-    config = {k: pd.Series([keys[i][j] for i in index], dtype=str) for j, k in enumerate(KEYS)}
-    return pd.concat([pd.DataFrame(config), data], axis=1)
-
-
 def _measured(frames: pd.DataFrame) -> pd.DataFrame:
     return frames[~frames["is_warmup"].astype(bool)]
 
@@ -275,51 +155,8 @@ def strategy_accuracy(
     )
     processed = measured[measured["status"] == "processed"]
     scores = clip_accuracy(processed, faces, truths, enrolled, KEYS)
-    return counts.merge(scores, on=list(KEYS), how="left")[[*counts.columns, *ACCURACY_COLUMNS]]
-
-
-def clip_accuracy(
-    frames: pd.DataFrame,
-    faces: pd.DataFrame,
-    truths: Mapping[tuple[str, str], pd.DataFrame],
-    enrolled: frozenset[str] | set[str],
-    keys: Sequence[str],
-) -> pd.DataFrame:
-    """Per combination of ``keys`` (among them video and resolution; a frame number is unique
-    within one) in ``frames`` with ground truth (``truths[(video, resolution)]``):
-    ``run_accuracy``'s counts and rates, each frame and its faces scored against the ground
-    truth of its ``clip_frame`` (the clip loops)."""
-    keys = list(keys)
-    inputs = frames[["video", "resolution"]].drop_duplicates().itertuples(index=False, name=None)
-    present = [key for key in inputs if key in truths]
-    if not present:
-        return frames[keys].iloc[:0].assign(**dict.fromkeys(ACCURACY_COLUMNS, np.nan))
-    frames = frames.merge(pd.DataFrame(present, columns=["video", "resolution"]))
-    truth = pd.concat([_clip_truth(truths[key], *key) for key in present], ignore_index=True)
-    # one pass over the clip is one run of run_accuracy, its frames numbered as in the clip
-    scores = run_accuracy(
-        _by_clip_frame(frames), _by_clip_frame(faces), truth, enrolled, keys=[*keys, PASS]
-    )
-    counts = scores.groupby(keys)[list(COUNT_COLUMNS)].sum().reset_index()
-    return add_rates(counts.merge(frames[keys].drop_duplicates(), on=keys))
-
-
-def _by_clip_frame(table: pd.DataFrame) -> pd.DataFrame:
-    """``table`` with its frames numbered as in the clip and the pass over the clip they are
-    from (``frame - clip_frame``: the frame is one clip frame of one pass)."""
-    passes = table["frame"] - table["clip_frame"]
-    return table.assign(**{PASS: passes, "frame": table["clip_frame"]})
-
-
-def _clip_truth(truth: pd.DataFrame, video: str, resolution: str) -> pd.DataFrame:
-    """``truth`` of an input as ``run_accuracy`` takes it (a frame without faces keeps a row
-    with no identity)."""
-    return truth.assign(
-        video=video,
-        resolution=resolution,
-        identity=truth["identity"].mask(truth["identity"].eq("")),
-        detectable=truth["detectable"].fillna(False).astype(bool),
-    )
+    columns = [*counts.columns, *CLIP_ACCURACY_COLUMNS]
+    return counts.merge(scores, on=list(KEYS), how="left")[columns]
 
 
 def strategy_table(
@@ -397,7 +234,8 @@ def _derive(stats: pd.DataFrame, prices: Prices) -> pd.DataFrame:
         n_processed_frames=n_processed,
         measured_span_s=span,
     )
-    table = _typed(table, KEYS, TABLE_METRICS).assign(cost_basis=prices.basis)
+    types = dict.fromkeys(KEYS, str) | dict.fromkeys(TABLE_METRICS, float)
+    table = typed(table, types).assign(cost_basis=prices.basis)
     return _sorted(table, list(prices.link_per_gb_usd))
 
 
@@ -423,17 +261,6 @@ def _link_price(prices: Prices, link: str) -> float:
     if link not in prices.link_per_gb_usd:
         raise FacebenchError(f"config strategies.links: no link {link!r}, which a run used")
     return prices.link_per_gb_usd[link]
-
-
-def _typed(table: pd.DataFrame, text: Iterable[str], numbers: Iterable[str]) -> pd.DataFrame:
-    """``table``'s ``text`` columns as strings and ``numbers`` as floats, in that order."""
-    return pd.DataFrame(
-        {
-            **{c: table[c].astype(str) for c in text},
-            **{c: table[c].astype(float) for c in numbers},
-        },
-        index=table.index,
-    )
 
 
 def _sorted(table: pd.DataFrame, links: list[str]) -> pd.DataFrame:
@@ -508,12 +335,6 @@ def _noise(group: pd.DataFrame) -> pd.Series:
     if best is None:
         return pd.Series(0.0, index=group.index)
     return difference_half_width(accuracy, n, accuracy[best], n[best]).fillna(0.0)
-
-
-def difference_half_width(p_a: Any, n_a: Any, p_b: Any, n_b: Any) -> Any:
-    """Half-width of the 95 % normal interval of the difference of two proportions ``p_a`` of
-    ``n_a`` and ``p_b`` of ``n_b`` (scalars or Series)."""
-    return Z_95 * np.sqrt(p_a * (1 - p_a) / n_a + p_b * (1 - p_b) / n_b)
 
 
 def _percent(fraction: float) -> str:
@@ -593,13 +414,10 @@ def write_strategy_outputs(
     table = strategy_table(frames, runs, accuracy, config)
     best = winners(table)
     tables = {"summary": table, "winners": best, "table2": table2(table, best)}
+    parquet = {"frames": frames, "faces": faces, "runs": runs}
     return [
-        *write_parquet(frames, faces, out_dir, runs),
-        *(write_csv(rows, out_dir / f"{name}.csv") for name, rows in tables.items()),
-        *(
-            write_html(rows, out_dir / f"{name}.html", f"strategies: {name}")
-            for name, rows in tables.items()
-        ),
+        *(write_parquet(rows, out_dir / f"{name}.parquet") for name, rows in parquet.items()),
+        *write_tables(tables, out_dir, "strategies"),
         *(
             draw(table, figures_dir / f"strategies_{name}.svg", not_measured_reason)
             for name, draw in FIGURES.items()

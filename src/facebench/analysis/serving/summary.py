@@ -1,13 +1,11 @@
 """One server under load, summarised: throughput, latency, where the server's time goes, the
 camera capacity within a latency bound, what dynamic batching buys and the harness's ceiling.
 
-A run (``runs/{recognizer}/b{max_batch}_d{delay_ms}/``) is one server configuration with
-requests.parquet, faces.parquet, points.json and run.json; each of its points is one offered load
-(N paced cameras, or Poisson arrivals at a rate). Per run and point, over the measured (non-warm-up)
-requests: rates over the measured send span, latency percentiles of the answered (ok) requests,
-the share not answered, the server's p50 queue / assembly / compute split, the batch size, server
-CPU per face and identification accuracy (each answered request scored against the ground truth
-of its ``clip_frame``: the clip loops).
+Per run and point (one offered load), over the measured (non-warm-up) requests: rates over the
+measured send span, latency percentiles of the answered (ok) requests, the share not answered,
+the server's p50 queue / assembly / compute split, the batch size, server CPU per face and
+identification accuracy (each answered request scored against the ground truth of its
+``clip_frame``: the clip loops).
 """
 
 from __future__ import annotations
@@ -17,22 +15,25 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import pyarrow as pa
-import pyarrow.parquet as pq
 
-from facebench.analysis.accuracy import COUNT_COLUMNS, add_rates
-from facebench.analysis.aggregate import Columns, _read_json
-from facebench.analysis.stages import write_csv, write_html
+from facebench.analysis.accuracy import (
+    COUNT_COLUMNS,
+    add_rates,
+    clip_accuracy,
+    difference_half_width,
+)
+from facebench.analysis.outputs import write_parquet, write_tables
+from facebench.analysis.rundirs import typed
+from facebench.analysis.serving.figures import FIGURES
+from facebench.analysis.serving.reader import (
+    CAMERAS,
+    NOOP,
+    POINT_KEYS,
+    RUN_KEYS,
+    read_serving_runs,
+)
 from facebench.errors import FacebenchError
-from facebench.fileio import atomic_path
-from facebench.serving.load import STATUSES
-from facebench.strategies.summary import clip_accuracy, difference_half_width
 
-NOOP = "noop"  # the harness check's recognizer: the no-op model, no network runs
-NOOP_MODEL = "no-op"  # how run.json's model names it
-RUN_KEYS = ("recognizer", "max_batch", "max_queue_delay_ms")
-POINT_KEYS = (*RUN_KEYS, "point")
-CAMERAS = "cameras"  # the mode of a point of paced cameras
 HARNESS_TARGET = 20.0  # the no-op run should serve this many times the best real run
 OURS = "ours: CPU, this host"
 PAPER = "paper: DeepStream, TensorRT on Jetson (Table 7)"
@@ -46,92 +47,6 @@ PAPER_COLUMNS = (
     "speedup_over_batch1_pipeline",
 )
 
-_I, _F, _S, _B = pa.int64(), pa.float64(), pa.string(), pa.bool_()
-RUN_TYPES = {  # joined to every table
-    "recognizer": _S,
-    "max_batch": _I,
-    "max_queue_delay_ms": _F,
-    "video": _S,
-    "resolution": _S,
-}
-RUN_INFO = {
-    "model": _S,
-    "strategy": _S,
-    "duration_s": _F,
-    "warmup_s": _F,
-    "p99_bound_ms": _F,
-    "queue_size": _I,
-    "peak_rate_per_s": _F,
-    "host": _S,
-    "cpu_model": _S,
-    "path": _S,
-}
-SERVER_TIMES = (
-    "t_recv_ns",
-    "t_enqueue_ns",
-    "t_batch_start_ns",
-    "t_assembled_ns",
-    "t_start_ns",
-    "t_done_ns",
-    "t_server_reply_ns",
-)
-REQUEST_COLUMNS = Columns(
-    types={
-        "camera": _I,
-        "frame": _I,
-        "clip_frame": _I,
-        "is_warmup": _B,
-        "status": _S,
-        "t_send_ns": _I,
-        "t_sent_ns": _F,
-        "t_reply_ns": _F,
-        "latency_s": _F,
-        "n_faces_sent": _F,
-        "n_faces": _F,
-        **dict.fromkeys(SERVER_TIMES, _F),
-        "server_cpu_s": _F,
-        "batch_size": _F,
-        "batch_faces": _F,
-        "point": _S,
-    },
-    required=frozenset(
-        {"camera", "frame", "clip_frame", "is_warmup", "status", "t_send_ns", "latency_s"}
-        | {"n_faces_sent", "n_faces", "point"}
-    ),
-    not_null=frozenset(
-        {"camera", "frame", "clip_frame", "is_warmup", "status", "t_send_ns", "point"}
-    ),
-)
-FACE_COLUMNS = Columns(
-    types={
-        "camera": _I,
-        "frame": _I,
-        "clip_frame": _I,
-        **dict.fromkeys(("x", "y", "w", "h", "score"), _F),
-        "identity": _S,
-        "distance": _F,
-        "track_id": _F,
-        "source": _S,
-        "point": _S,
-    },
-    required=frozenset({"camera", "frame", "clip_frame", "x", "y", "w", "h", "identity", "point"}),
-    not_null=frozenset({"camera", "frame", "clip_frame", "x", "y", "w", "h", "point"}),
-)
-RECORDED_POINT = {  # an entry of points.json's points
-    "point": _S,
-    "mode": _S,
-    "cameras": _F,
-    "rate_per_s": _F,
-    "requests": _I,
-    "ok": _I,
-    "rejected": _I,
-    "error": _I,
-    "lost": _I,
-    "ok_per_s": _F,
-    "p50_latency_s": _F,
-    "p99_latency_s": _F,
-}
-POINT_ATTRIBUTES = ("mode", "cameras", "rate_per_s")  # joined to the requests
 POINT_TYPES = {
     "recognizer": str,
     "max_batch": "int64",
@@ -217,136 +132,6 @@ HARNESS_TYPES = {
     "ceiling_ratio": float,
     "note": str,
 }
-
-
-def read_serving_runs(
-    run_dirs: Iterable[Path],
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(requests, faces, points, runs) of the run directories, each row with its run's
-    recognizer, max_batch, max_queue_delay_ms, video and resolution (requests also with their
-    point's mode, cameras and rate_per_s; points: points.json's entries); a bad file raises
-    FacebenchError naming it."""
-    tables: dict[str, list[pa.Table]] = {"requests": [], "faces": [], "points": []}
-    infos, seen = [], {}
-    for run_dir in map(Path, run_dirs):
-        meta = _read_json(run_dir / "run.json")
-        run = _run_key(meta, run_dir / "run.json")
-        if (key := tuple(run[k] for k in RUN_KEYS)) in seen:
-            raise FacebenchError(f"{run_dir / 'run.json'}: the same setting as {seen[key]}")
-        seen[key] = run_dir
-        recorded = _read_json(run_dir / "points.json")
-        points = _recorded_points(run_dir / "points.json", recorded)
-        requests = _read_parquet(run_dir / "requests.parquet", REQUEST_COLUMNS)
-        _check_requests(run_dir / "requests.parquet", requests, set(points["point"].to_pylist()))
-        faces = _read_parquet(run_dir / "faces.parquet", FACE_COLUMNS)
-        for name, table in (("requests", requests), ("faces", faces), ("points", points)):
-            tables[name].append(_with_run(table, run))
-        infos.append(_with_run(_run_info(meta, recorded, run_dir), run))
-    schemas = {
-        "requests": REQUEST_COLUMNS.types,
-        "faces": FACE_COLUMNS.types,
-        "points": RECORDED_POINT,
-        "runs": RUN_INFO,
-    }
-    requests, faces, points, runs = (
-        pa.concat_tables([_empty(schemas[name]), *found]).to_pandas()
-        for name, found in (*tables.items(), ("runs", infos))
-    )
-    attributes = points[[*POINT_KEYS, *POINT_ATTRIBUTES]]
-    return requests.merge(attributes, on=list(POINT_KEYS)), faces, points, runs
-
-
-def _run_key(meta: dict, path: Path) -> dict:
-    """The run's setting and input (``RUN_TYPES``) from its run.json."""
-    try:
-        model = str(meta["model"])
-        return {
-            "recognizer": NOOP if model.startswith(NOOP_MODEL) else model,
-            "max_batch": int(meta["max_batch"]),
-            "max_queue_delay_ms": float(meta["max_queue_delay_ms"]),
-            "video": str(meta["video"]),
-            "resolution": str(meta["resolution"]),
-        }
-    except (KeyError, TypeError, ValueError) as error:
-        raise FacebenchError(f"{path}: missing or bad setting ({error!r})") from error
-
-
-def _run_info(meta: dict, recorded: dict, run_dir: Path) -> pa.Table:
-    """The run's row of the runs table (``RUN_INFO``)."""
-    settings = meta.get("settings") if isinstance(meta.get("settings"), dict) else {}
-    row = {
-        "model": meta["model"],
-        **{k: recorded.get(k, settings.get(k)) for k in ("strategy", "duration_s", "warmup_s")},
-        **{k: settings.get(k) for k in ("p99_bound_ms", "queue_size")},
-        "peak_rate_per_s": recorded.get("peak_rate_per_s"),
-        **{k: meta.get(k) for k in ("host", "cpu_model")},
-        "path": str(run_dir),
-    }
-    try:
-        return pa.Table.from_pylist([row], schema=pa.schema(RUN_INFO))
-    except (pa.ArrowException, TypeError, ValueError) as error:
-        raise FacebenchError(f"{run_dir / 'run.json'}: {error}") from error
-
-
-def _recorded_points(path: Path, recorded: dict) -> pa.Table:
-    """points.json's points (``RECORDED_POINT``), each named once."""
-    points = recorded.get("points")
-    if not isinstance(points, list) or not all(
-        isinstance(p, dict) and {"point", "mode"} <= p.keys() for p in points
-    ):
-        raise FacebenchError(f"{path}: no list of points, each with a point and a mode")
-    try:
-        table = pa.Table.from_pylist(points, schema=pa.schema(RECORDED_POINT))
-    except (pa.ArrowException, TypeError, ValueError) as error:
-        raise FacebenchError(f"{path}: {error}") from error
-    if len(set(names := table["point"].to_pylist())) < len(names):
-        raise FacebenchError(f"{path}: a point is listed twice")
-    return table
-
-
-def _read_parquet(path: Path, columns: Columns) -> pa.Table:
-    """``path`` cast to ``columns.types`` (absent optional columns null); a missing required
-    column, a value of the wrong type or an empty not-null one is one line naming the file."""
-    try:
-        table = pq.read_table(path)
-        if missing := sorted(columns.required - set(table.column_names)):
-            raise FacebenchError(f"{path}: missing column(s) {', '.join(missing)}")
-        table = pa.table(
-            {
-                name: table[name].cast(kind)
-                if name in table.column_names
-                else pa.nulls(len(table), kind)
-                for name, kind in columns.types.items()
-            }
-        )
-    except (OSError, pa.ArrowException) as error:
-        raise FacebenchError(f"{path}: {str(error).splitlines()[0]}") from error
-    if empty := sorted(c for c in columns.not_null if table[c].null_count):
-        raise FacebenchError(f"{path}: empty value(s) in column(s) {', '.join(empty)}")
-    return table
-
-
-def _check_requests(path: Path, requests: pa.Table, points: set[str]) -> None:
-    """Known statuses and points, and each camera's frame once per point."""
-    if unknown := set(requests["status"].to_pylist()) - set(STATUSES):
-        raise FacebenchError(f"{path}: unknown status {', '.join(sorted(unknown))}")
-    if unknown := set(requests["point"].to_pylist()) - points:
-        raise FacebenchError(f"{path}: point(s) {', '.join(sorted(unknown))} not in points.json")
-    sent = requests.select(["point", "camera", "frame"]).to_pandas()
-    if sent.duplicated().any():
-        raise FacebenchError(f"{path}: a camera sent the same frame twice in one point")
-
-
-def _with_run(table: pa.Table, run: dict) -> pa.Table:
-    """``table`` after columns of the run's setting and input."""
-    for i, (name, kind) in enumerate(RUN_TYPES.items()):
-        table = table.add_column(i, name, pa.repeat(pa.scalar(run[name], kind), len(table)))
-    return table
-
-
-def _empty(types: dict[str, pa.DataType]) -> pa.Table:
-    """A table of no rows with the run's columns and ``types``."""
-    return pa.schema({**RUN_TYPES, **types}).empty_table()
 
 
 def point_table(
@@ -439,15 +224,7 @@ def _derive(stats: pd.DataFrame) -> pd.DataFrame:
         n_ok=stats["ok"],
         measured_span_s=span_s,
     )
-    return _typed(table, POINT_TYPES)
-
-
-def _typed(table: pd.DataFrame, types: Mapping[str, object]) -> pd.DataFrame:
-    """``table``'s columns of ``types``, in that order and of those types (text: "" if empty)."""
-    table = table.reindex(columns=list(types))
-    text = [c for c, kind in types.items() if kind is str]
-    table[text] = table[text].astype(object).fillna("")
-    return table.astype(dict(types))
+    return typed(table, POINT_TYPES)
 
 
 def _ordered(table: pd.DataFrame) -> pd.DataFrame:
@@ -491,7 +268,7 @@ def capacity_table(
                 "note": note,
             }
         )
-    return _typed(pd.DataFrame(rows, columns=list(CAPACITY_TYPES)), CAPACITY_TYPES)
+    return typed(pd.DataFrame(rows, columns=list(CAPACITY_TYPES)), CAPACITY_TYPES)
 
 
 def read_table7(path: Path) -> pd.DataFrame:
@@ -532,7 +309,7 @@ def batching_table(
         }
         for _, paper in paper_table7.iterrows()
     ]
-    return _typed(pd.DataFrame(rows, columns=list(BATCHING_TYPES)), BATCHING_TYPES)
+    return typed(pd.DataFrame(rows, columns=list(BATCHING_TYPES)), BATCHING_TYPES)
 
 
 def _batching_row(recognizer: str, group: pd.DataFrame, cameras: int) -> dict:
@@ -613,7 +390,7 @@ def harness_table(points: pd.DataFrame) -> pd.DataFrame:
     Poisson ones included, as paced cameras cap what the no-op run is offered. Empty without
     points."""
     if points.empty:
-        return _typed(pd.DataFrame(columns=list(HARNESS_TYPES)), HARNESS_TYPES)
+        return typed(pd.DataFrame(columns=list(HARNESS_TYPES)), HARNESS_TYPES)
     is_noop = points["recognizer"].eq(NOOP)
     ceilings = points.groupby(is_noop)["frames_per_s"].max()
     row: dict = {
@@ -625,7 +402,7 @@ def harness_table(points: pd.DataFrame) -> pd.DataFrame:
     cameras = _camera_points(points).dropna(subset=["frames_per_s"])
     noop = cameras[cameras["recognizer"].eq(NOOP)]
     if noop.empty:
-        return _typed(
+        return typed(
             pd.DataFrame([row | {"note": "no no-op run with camera points"}]), HARNESS_TYPES
         )
     top = noop.loc[noop["frames_per_s"].idxmax()]
@@ -637,7 +414,7 @@ def harness_table(points: pd.DataFrame) -> pd.DataFrame:
     }
     real = cameras[cameras["recognizer"].ne(NOOP) & cameras["cameras"].eq(top["cameras"])]
     if real.empty:
-        return _typed(
+        return typed(
             pd.DataFrame([row | {"note": f"no real run at {top['cameras']:g} cameras"}]),
             HARNESS_TYPES,
         )
@@ -652,7 +429,7 @@ def harness_table(points: pd.DataFrame) -> pd.DataFrame:
         if offered_all
         else "",
     }
-    return _typed(pd.DataFrame([row]), HARNESS_TYPES)
+    return typed(pd.DataFrame([row]), HARNESS_TYPES)
 
 
 def write_serving_outputs(
@@ -668,8 +445,6 @@ def write_serving_outputs(
     (CSV, and HTML for the report) and the three figures (SVG) in ``out_dir``, each written
     whole or not at all; with no runs, empty tables and figures saying ``not measured:
     <reason>``."""
-    from facebench.serving.figures import FIGURES  # which imports this module's keys
-
     out_dir = Path(out_dir)
     requests, faces, _, runs = read_serving_runs(run_dirs)
     points = point_table(requests, faces, runs, truths, enrolled)
@@ -679,17 +454,9 @@ def write_serving_outputs(
         "batching": batching_table(points, read_table7(paper_table7)),
         "harness": harness_table(points),
     }
-    written = []
-    for name, table in {"requests": requests, "faces": faces, "points": points}.items():
-        with atomic_path(out_dir / f"{name}.parquet") as tmp:
-            table.to_parquet(tmp, engine="pyarrow", index=False)
-        written.append(out_dir / f"{name}.parquet")
+    parquet = {"requests": requests, "faces": faces, "points": points}
     return [
-        *written,
-        *(write_csv(table, out_dir / f"{name}.csv") for name, table in tables.items()),
-        *(
-            write_html(table, out_dir / f"{name}.html", f"serving: {name}")
-            for name, table in tables.items()
-        ),
+        *(write_parquet(table, out_dir / f"{name}.parquet") for name, table in parquet.items()),
+        *write_tables(tables, out_dir, "serving"),
         *(draw(points, out_dir / f"serving_{name}.svg", reason) for name, draw in FIGURES.items()),
     ]

@@ -14,68 +14,32 @@ against the preset) and the boxes agree when their mean IoU is at least ``min_bo
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.container import BarContainer
 from scipy.optimize import linear_sum_assignment
 
-from facebench.analysis.accuracy import COUNT_COLUMNS, _corners, add_rates, run_accuracy
+from facebench.analysis.accuracy import COUNT_COLUMNS, add_rates, corners, run_accuracy
 from facebench.analysis.aggregate import RUN_KEYS, load_groundtruth, resolution_order
-from facebench.analysis.figures import _figure
-from facebench.analysis.stages import Aggregate, write_csv, write_html
+from facebench.analysis.fast.figures import comparison_figure
+from facebench.analysis.fast.reader import (
+    COMPARISON_COLUMNS,
+    KEYS,
+    PAIR,
+    POOLED,
+    RATES,
+    SIDES,
+    config_label,
+    paper_fps,
+    select,
+)
+from facebench.analysis.outputs import write_csv, write_html
+from facebench.analysis.stages import Aggregate
 from facebench.analysis.tables import INPUT
 from facebench.boxes import MATCH_IOU, box_overlaps
 from facebench.errors import FacebenchError
-
-PAIR = ["detector", "recognizer"]
-KEYS = [*PAIR, *INPUT]  # a row of the comparison: the preset's pair on one input
-SIDES = ("baseline", "fast")
-RATES = {
-    "precision": "precision",
-    "recall": "recall",
-    "accuracy": "identification_accuracy",
-}
-POOLED = "all"  # video and resolution of the rows pooled over the inputs
-MEAN_LABEL = "mean of inputs"
-COMPARISON_COLUMNS = (
-    "device",
-    "detector",
-    "recognizer",
-    "baseline",
-    "video",
-    "resolution",
-    "n_frames",
-    "fps_baseline",
-    "fps_fast",
-    "speedup",
-    "faces_per_frame_baseline",
-    "faces_per_frame_fast",
-    *(f"{rate}_{side}" for rate in RATES for side in SIDES),
-    "max_drop_points",
-    "n_matched_boxes",
-    "mean_box_iou",
-    "p5_box_iou",
-    "unmatched_baseline",
-    "unmatched_fast",
-    "accuracy_held",
-    "boxes_same",
-)
-
-
-def config_label(device: str, detector: str, recognizer: str) -> str:
-    """``device detector/recognizer``."""
-    return f"{device} {detector}/{recognizer}"
-
-
-def _select(table: pd.DataFrame, config: Mapping[str, str]) -> pd.DataFrame:
-    """The rows of ``table`` whose columns equal ``config``'s values, key columns as text."""
-    mask = np.logical_and.reduce([table[k].astype(str) == v for k, v in config.items()])
-    rows = table[mask]
-    return rows.astype({k: str for k in RUN_KEYS[:-1]})
 
 
 def input_speed(frames: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -138,8 +102,8 @@ def _first_repeat(frames: pd.DataFrame, faces: pd.DataFrame) -> tuple[np.ndarray
 def _boxes_by_frame(faces: pd.DataFrame, kept: np.ndarray) -> dict[int, np.ndarray]:
     """x1, y1, x2, y2 boxes of each frame of ``kept`` that has faces."""
     faces = faces[faces["frame"].isin(kept)]
-    corners = _corners(faces, np.arange(len(faces)))
-    return {frame: corners[rows] for frame, rows in faces.groupby("frame").indices.items()}
+    boxes = corners(faces, np.arange(len(faces)))
+    return {frame: boxes[rows] for frame, rows in faces.groupby("frame").indices.items()}
 
 
 def box_agreement(
@@ -243,8 +207,8 @@ def preset_comparison(
     (device, detector, recognizer) on each input both ran, and pooled over those inputs
     (``video`` and ``resolution`` "all"): COMPARISON_COLUMNS."""
     label = config_label(baseline["device"], baseline["detector"], baseline["recognizer"])
-    base = _select(frames, baseline), _select(faces, baseline)
-    fast = _select(frames, {"device": device}), _select(faces, {"device": device})
+    base = select(frames, baseline), select(faces, baseline)
+    fast = select(frames, {"device": device}), select(faces, {"device": device})
     for name, (side_frames, _) in ((f"baseline {label}", base), (f"preset {device}", fast)):
         if side_frames.empty:
             raise FacebenchError(f"fast comparison: the {name} has no runs")
@@ -261,96 +225,6 @@ def preset_comparison(
         columns={"n_frames_fast": "n_frames"}
     )
     return table[list(COMPARISON_COLUMNS)]
-
-
-def paper_fps(
-    table6_csv: Path, platform: str, detector: str, recognizer: str
-) -> tuple[float, float]:
-    """(avg_fps, avg_num_faces) of the paper's Table 6 row of ``platform``, ``detector`` and
-    ``recognizer`` (its names, e.g. TRT, TFLite)."""
-    paper = pd.read_csv(table6_csv)
-    row = paper[
-        (paper["platform"] == platform)
-        & (paper["detector"] == detector)
-        & (paper["recognizer"] == recognizer)
-    ]
-    if row.empty:
-        raise FacebenchError(f"{table6_csv}: no row for {platform} {detector}/{recognizer}")
-    return float(row["avg_fps"].iloc[0]), float(row["avg_num_faces"].iloc[0])
-
-
-def _grouped_bars(
-    ax: Axes, groups: Sequence[str], series: Sequence[tuple[str, Sequence[float]]]
-) -> list[BarContainer]:
-    """One bar per series in each group, side by side, the groups named on the x axis."""
-    x = np.arange(len(groups))
-    width = 0.8 / len(series)
-    bars = [
-        ax.bar(x + (k - (len(series) - 1) / 2) * width, values, width, label=name)
-        for k, (name, values) in enumerate(series)
-    ]
-    ax.set_xticks(x, groups, rotation=30, ha="right", rotation_mode="anchor")
-    return bars
-
-
-def _preset_rows(table: pd.DataFrame) -> list[tuple[str, pd.DataFrame]]:
-    """The label and rows of each preset pair of ``table``."""
-    return [
-        (config_label(rows["device"].iloc[0], *key), rows)
-        for key, rows in table.groupby(PAIR, sort=False)
-    ]
-
-
-def _fps_panel(ax: Axes, table: pd.DataFrame, paper: tuple[float, float], label: str) -> None:
-    """FPS per input and their mean, baseline and preset side by side, the preset's faces per
-    frame above its bars, the paper's FPS as a dashed line."""
-    names = table["video"] + " " + table["resolution"]
-    table = table.assign(group=names.where(table["video"] != POOLED, MEAN_LABEL))
-    groups = [*dict.fromkeys(g for g in table["group"] if g != MEAN_LABEL), MEAN_LABEL]
-    baseline = table.drop_duplicates("group").set_index("group").reindex(groups)
-    presets = [
-        (name, rows.set_index("group").reindex(groups)) for name, rows in _preset_rows(table)
-    ]
-    series = [(table["baseline"].iloc[0], baseline["fps_baseline"])]
-    series += [(name, rows["fps_fast"]) for name, rows in presets]
-    bars = _grouped_bars(ax, groups, series)
-    for container, (_, rows) in zip(bars[1:], presets, strict=True):
-        faces = [f"{v:.2f}" if pd.notna(v) else "" for v in rows["faces_per_frame_fast"]]
-        ax.bar_label(container, faces, fontsize="x-small")
-    fps, faces_per_frame = paper
-    ax.axhline(
-        fps, color="k", ls="--", label=f"{label}: {fps:g} FPS, {faces_per_frame:g} faces/frame"
-    )
-    ax.set(ylabel="frames per second", title="(a) FPS per input (preset: faces per frame above)")
-    ax.margins(y=0.4)  # room for the legend above the bars
-    ax.legend(fontsize="small", loc="upper left")
-
-
-def _rates_panel(ax: Axes, pooled: pd.DataFrame) -> None:
-    """Precision, recall and identification accuracy pooled over the inputs, baseline and
-    preset side by side."""
-    baseline = pooled.iloc[0]
-    series = [(baseline["baseline"], [baseline[f"{r}_baseline"] for r in RATES])]
-    series += [
-        (name, [rows[f"{r}_fast"].iloc[0] for r in RATES]) for name, rows in _preset_rows(pooled)
-    ]
-    for container in _grouped_bars(ax, ["precision", "recall", "identification accuracy"], series):
-        ax.bar_label(container, fmt="%.3f", fontsize="x-small")
-    ax.set(ylim=(0, 1.4), title="(b) against the ground truth, pooled over the inputs")
-    ax.legend(fontsize="small", loc="upper left")
-
-
-def comparison_figure(
-    table: pd.DataFrame, paper: tuple[float, float], paper_label: str, path: Path
-) -> Path:
-    """FPS per input beside the paper's (``paper``: its FPS and faces per frame, drawn as
-    ``paper_label``) and the pooled rates, baseline vs preset, as an SVG at ``path``."""
-    presets = ", ".join(name for name, _ in _preset_rows(table))
-    with _figure(path, 2, (6.5, 4.5)) as (speed_ax, rates_ax):
-        _fps_panel(speed_ax, table, paper, paper_label)
-        _rates_panel(rates_ax, table[table["video"] == POOLED])
-        speed_ax.figure.suptitle(f"fast preset {presets} vs {table['baseline'].iloc[0]}")
-    return Path(path)
 
 
 def summary_lines(table: pd.DataFrame) -> list[str]:
