@@ -37,20 +37,22 @@ from facebench.analysis.tables import per_resolution_table, read_paper_table6, t
 
 CLAIMS = (  # by the paper's numbering
     Claim(1, ours=read_share, not_in_table6="Table 6 has no frame-read time"),
-    Claim(2, phase_balance),
-    Claim(3, edge_vs_cloud),
+    Claim(2, table6_parts=phase_balance),
+    Claim(3, table6_parts=edge_vs_cloud),
     Claim(
         4,
-        tensorrt_mtcnn_speedup,
+        table6_parts=tensorrt_mtcnn_speedup,
         context=OthersAgainst("detector", "detection_time_s", "tf", "tensorrt"),
     ),
     Claim(
         5,
-        tensorrt_facenet_saving,
+        table6_parts=tensorrt_facenet_saving,
         context=OthersAgainst("recognizer", "recognition_time_s", "tf", "tensorrt"),
     ),
-    Claim(6, tflite_change),
-    Claim(7, face_counts, context=OthersAgainst("detector", "faces", "tf", "tensorrt")),
+    Claim(6, table6_parts=tflite_change),
+    Claim(
+        7, table6_parts=face_counts, context=OthersAgainst("detector", "faces", "tf", "tensorrt")
+    ),
     Claim(
         8,
         ours=resolution_scaling,
@@ -61,12 +63,12 @@ CLAIMS = (  # by the paper's numbering
             "recognition time per face does not depend on it"
         ),
     ),
-    Claim(9, os_difference_in_table6, ours=os_difference),
+    Claim(9, table6_parts=os_difference_in_table6, ours=os_difference),
     Claim(10, ours=gpu_memory, not_in_table6="Table 6 has no GPU memory", context=process_rss),
     Claim(11, ours=power, not_in_table6="Table 6 has no power"),
     Claim(
         12,
-        tflite_vs_tensorrt,
+        table6_parts=tflite_vs_tensorrt,
         context=OthersAgainst("recognizer", "fps", "tflite", "tensorrt"),
     ),
 )

@@ -129,10 +129,12 @@ class _LeastEnergyPair:
         return cls(least["detector"], least["recognizer"], least.get("except", {}))
 
     def __call__(self, device: str, config: pd.Series) -> bool:
-        pair = self.exceptions.get(
-            device, {"detector": self.detector, "recognizer": self.recognizer}
-        )
-        return (config["detector"], config["recognizer"]) == (pair["detector"], pair["recognizer"])
+        exception = self.exceptions.get(device)
+        pair = (exception["detector"], exception["recognizer"]) if exception else self.pair()
+        return (config["detector"], config["recognizer"]) == pair
+
+    def pair(self) -> tuple[str, str]:
+        return self.detector, self.recognizer
 
     def name(self) -> str:
         named = ", ".join(
