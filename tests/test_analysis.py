@@ -25,7 +25,8 @@ from facebench.analysis.aggregate import (
     run_table,
     write_parquet,
 )
-from facebench.analysis.claims import CLAIMS, VERDICTS, check_claims
+from facebench.analysis.claims.check import CLAIMS, check_claims
+from facebench.analysis.claims.engine import VERDICTS
 from facebench.analysis.paper import read_paper_claims
 from facebench.analysis.synthetic import ENROLLED, Device, write_dataset
 from facebench.boxes import match_boxes

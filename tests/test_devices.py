@@ -19,7 +19,7 @@ import yaml
 from conftest import REPO_ROOT, snakemake
 
 from facebench import cli, probe
-from facebench.analysis.claims import _claim3
+from facebench.analysis.claims.platforms import edge_vs_cloud
 from facebench.analysis.paper import read_paper_claims
 from facebench.devices import class_label, pair_error, pair_reason, read_capabilities
 from facebench.errors import FacebenchError
@@ -136,7 +136,7 @@ def test_emulated_devices_never_count_as_edge_or_cloud():
             "fps": [10.0, 20.0],
         }
     )
-    [part] = _claim3(table, read_paper_claims())
+    [part] = edge_vs_cloud(table, read_paper_claims())
     assert part.values.empty
     assert "emulated devices never count" in part.missing
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from test_analysis import svg_text
 
-from facebench.analysis.claims import VERDICTS
+from facebench.analysis.claims.engine import VERDICTS
 from facebench.analysis.stages import TABLES
 
 

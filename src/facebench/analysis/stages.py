@@ -24,7 +24,7 @@ from facebench.analysis.aggregate import (
     run_table,
     write_parquet,
 )
-from facebench.analysis.claims import check_claims
+from facebench.analysis.claims.check import check_claims
 from facebench.analysis.outputs import write_csv, write_html
 from facebench.analysis.paper import CLAIMS_YAML
 

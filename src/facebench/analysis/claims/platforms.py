@@ -1,0 +1,114 @@
+"""Claims 3 and 9, the platform: cloud devices are faster than edge ones, and the older Ubuntu
+is faster than the newer on identical hardware."""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+from facebench.analysis.claims.engine import Data, Part
+from facebench.analysis.claims.intervals import (
+    NO_ROUNDING,
+    HalfUnits,
+    grouped_means,
+    pairwise_ratios,
+)
+from facebench.analysis.claims.quantities import framework_ratio
+from facebench.analysis.paper import PaperClaims
+
+
+def edge_vs_cloud(
+    table: pd.DataFrame, paper: PaperClaims, half: HalfUnits = NO_ROUNDING
+) -> list[Part]:
+    """Claim 3: each edge platform against each cloud platform, mean detection + recognition
+    time over the platform's configurations, edge over cloud."""
+    ratio = paper.values(3)["edge_over_cloud_time"]
+    name = "edge over cloud time (detection + recognition) per platform pair"
+    precision = paper.precision(3, "edge_over_cloud_time")
+    classes = sorted(map(str, table["device_class"].unique()))
+    if not {"edge", "cloud"} <= set(classes):
+        missing = f"needs an edge and a cloud device: the data has {', '.join(classes)} only" + (
+            " (emulated devices never count as either)" if "emulated" in str(classes) else ""
+        )
+        return [
+            Part(name, pd.Series(dtype=float), ratio.lo, ratio.hi, "x", precision, missing=missing)
+        ]
+    by = ["device_class", "device"]
+    time = grouped_means(table, by, "detection_time_s", half) + grouped_means(
+        table, by, "recognition_time_s", half
+    )
+    time = time.dropna()
+    pairs = pairwise_ratios(time["edge"], time["cloud"])
+    return [Part.of(name, pairs, ratio.lo, ratio.hi, precision=precision)]
+
+
+def os_difference(data: Data) -> list[Part]:
+    """Claim 9 between two of our devices with the same CPU and GPU, one on each Ubuntu."""
+    paper = data.paper
+    pair = _os_pair(data.runs, paper.old_os, paper.new_os)
+    if isinstance(pair, str):
+        return [
+            Part(
+                f"Ubuntu {paper.old_os} vs {paper.new_os} on identical hardware",
+                pd.Series(dtype=float),
+                1.0,
+                math.inf,
+                exact=True,
+                missing=pair,
+            )
+        ]
+    return _os_difference_between(data.table6, paper, *pair, NO_ROUNDING)
+
+
+def os_difference_in_table6(
+    table: pd.DataFrame, paper: PaperClaims, half: HalfUnits = NO_ROUNDING
+) -> list[Part]:
+    """Claim 9 between the paper's own two devices (``os_pair`` of ``claims.yaml``)."""
+    return _os_difference_between(table, paper, *paper.os_pair_devices, half)
+
+
+def _os_difference_between(
+    table: pd.DataFrame, paper: PaperClaims, old: str, new: str, half: HalfUnits
+) -> list[Part]:
+    """Claim 9 between devices ``old`` (the paper's older Ubuntu) and ``new`` of a Table 6:
+    FPS higher on the old one, each framework's time new over old as the paper's."""
+    pair = table[table["device"].isin([old, new])].assign(
+        os=lambda t: t["device"].map({old: "old", new: "new"})
+    )
+    fps = framework_ratio(pair.assign(device="pair"), "os", "fps", "old", "new", half)
+    parts = [
+        Part.of(f"FPS Ubuntu {paper.old_os} over {paper.new_os}", fps, 1.0, math.inf, exact=True)
+    ]
+    for role, frameworks in paper.values(9)["time_new_over_old"].items():
+        for framework, expected in frameworks.items():
+            column = "detection_time_s" if role == "detector" else "recognition_time_s"
+            rows = pair[pair[role] == framework].assign(device=f"{role} {framework}")
+            parts.append(
+                Part.of(
+                    f"{role} {framework} time {paper.new_os} over {paper.old_os}",
+                    framework_ratio(rows, "os", column, "new", "old", half),
+                    expected,
+                    expected,
+                    precision=paper.precision(9, "time_new_over_old", role, framework),
+                    missing=f"no {role} {framework} runs on both",
+                )
+            )
+    return parts
+
+
+def _os_pair(runs: pd.DataFrame | None, old_os: str, new_os: str) -> tuple[str, str] | str:
+    """Two devices with the same CPU and GPU, one on Ubuntu ``old_os`` and one on ``new_os``,
+    or why not."""
+    if runs is None:
+        return "no run metadata"
+    hosts = runs.astype({"device": str})[["device", "os", "cpu_model", "gpu"]].drop_duplicates()
+    for _, same in hosts.groupby(["cpu_model", "gpu"]):
+        old = same[same["os"].str.contains(old_os, regex=False)]
+        new = same[same["os"].str.contains(new_os, regex=False)]
+        if len(old) and len(new):
+            return old["device"].iloc[0], new["device"].iloc[0]
+    systems = sorted(hosts["os"].unique())
+    return f"needs Ubuntu {old_os} and {new_os} on identical hardware; the data has " + (
+        f"only one OS ({systems[0]})" if len(systems) == 1 else ", ".join(systems)
+    )

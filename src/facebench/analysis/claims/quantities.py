@@ -1,0 +1,49 @@
+"""Quantities several claims share: one framework's mean over another's per device, and the
+comparison our frameworks allow when a claim's own is missing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from facebench.analysis.claims.engine import Data
+from facebench.analysis.claims.intervals import Bounds, HalfUnits, grouped_means
+
+
+def framework_ratio(
+    table: pd.DataFrame, role: str, column: str, num: str, den: str, half: HalfUnits
+) -> Bounds:
+    """Per device: mean ``column`` over rows with ``role == num`` over that with ``role == den``."""
+    means = grouped_means(table, ["device", role], column, half).unstack(role)
+    if num not in means.value or den not in means.value:
+        return Bounds.empty()
+    return (means[num] / means[den]).dropna().text_labels()
+
+
+@dataclass(frozen=True)
+class OthersAgainst:
+    """Context for an untestable claim: each other framework's mean ``column`` over that of
+    ``reference`` (by ``role``) per device of our Table 6, ``skip`` left out."""
+
+    role: str
+    column: str
+    reference: str
+    skip: str
+
+    def __call__(self, data: Data) -> str:
+        means = data.table6.groupby(["device", self.role], observed=True)[self.column].mean()
+        means = means.unstack(self.role)
+        if self.reference not in means:
+            return ""
+        texts = [
+            f"{device} {framework} "
+            f"{means.loc[device, framework] / means.loc[device, self.reference]:.2f}x"
+            for framework in means.columns
+            if framework not in (self.reference, self.skip)
+            for device in means.index
+            if pd.notna(means.loc[device, framework] / means.loc[device, self.reference])
+        ]
+        if not texts:
+            return ""
+        return f"{self.column} {self.role} vs {self.reference}: " + ", ".join(texts)
