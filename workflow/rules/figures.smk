@@ -1,3 +1,15 @@
+from facebench.report_entries import figure_labels
+
+
+def figure_output(name):
+    return report(
+        f"results/figures/{name}.svg",
+        caption=f"../report/figures/{name}.rst",
+        category=FIGURE_CATEGORY[name],
+        labels=figure_labels(name),
+    )
+
+
 rule draw_figures:
     input:
         aggregate=rules.aggregate_runs.output,
@@ -5,7 +17,7 @@ rule draw_figures:
         accuracy=rules.tabulate.output.accuracy,
         comparison=rules.tabulate.output.paper_vs_ours,
     output:
-        **{name: figure_output(name) for name in FIGURES},
+        **{name: figure_output(name) for name in FIGURE_CATEGORY},
     log:
         "logs/analysis/draw_figures.log",
     benchmark:

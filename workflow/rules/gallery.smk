@@ -1,3 +1,7 @@
+def get_recognizer_models(wildcards):
+    return backend_models("recognizer", wildcards.recognizer)
+
+
 rule enroll_gallery:
     input:
         faces=FACES_DIR,
@@ -17,7 +21,7 @@ rule enroll_gallery:
     params:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
-        settings=GALLERY_SETTINGS,
+        settings=plan.gallery_settings(config),
         alignment=config["alignment"],
     script:
         "../scripts/enroll_gallery.py"

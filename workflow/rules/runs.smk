@@ -1,3 +1,103 @@
+import re
+from functools import cache
+
+
+@cache
+def built_here(role, backend):
+    """Whether this host builds ``backend``'s models (TensorRT engines need TensorRT and a GPU
+    here) and, for a recognizer, enrolls its gallery (it must run here)."""
+    spec = (DETECTORS if role == "detector" else RECOGNIZERS)[backend]
+    if spec.framework == "tensorrt" and TENSORRT_SKIP_REASON:
+        return False
+    return role == "detector" or unavailable_reason(spec) is None
+
+
+def device_inputs(wildcards, role, files):
+    """``files`` of ``role``'s backend, unless a remote device's run needs what this host cannot
+    build: that device brings its own (the run fails at start naming the missing file).
+    """
+    backend = wildcards.detector if role == "detector" else wildcards.recognizer
+    if not plan.is_remote(device_spec(wildcards)) or built_here(role, backend):
+        return files
+    return []
+
+
+def device_spec(wildcards):
+    return RUNS["devices"][wildcards.device]
+
+
+def get_run_detector_models(wildcards):
+    models = backend_models("detector", wildcards.detector)
+    return device_inputs(wildcards, "detector", models)
+
+
+def get_run_recognizer_models(wildcards):
+    models = backend_models("recognizer", wildcards.recognizer)
+    return device_inputs(wildcards, "recognizer", models)
+
+
+def get_run_gallery(wildcards):
+    return device_inputs(wildcards, "recognizer", get_gallery_path(wildcards))
+
+
+def get_gallery_path(wildcards):
+    return f"resources/gallery/{wildcards.recognizer}.npz"
+
+
+def get_run_matrix(wildcards):
+    return run_matrix(wildcards.device)
+
+
+def get_device_probe(wildcards):
+    """The probe of a remote device: its runs check their pair against it at start, and its
+    skipped list reads its reasons there."""
+    if not plan.is_remote(device_spec(wildcards)):
+        return []
+    return str(capabilities_path(RUNS_DIR, wildcards.device))
+
+
+def get_declared_gpu(wildcards):
+    return device_spec(wildcards).get("gpu")
+
+
+def get_run_params(wildcards):
+    return plan.run_params(
+        config, wildcards.device, wildcards.detector, wildcards.recognizer
+    )
+
+
+def slurm_resource(key):
+    """The per-job resource ``key`` of a device's SLURM reach (None: unset)."""
+    return lambda wildcards: plan.slurm_setting(device_spec(wildcards), key)
+
+
+# Per-job resources from the device's reach (None or 0: unset; only the device's executor reads
+# them): the SLURM plugin's slurm_partition, slurm_account, constraint, gpu, gres, runtime
+# (minutes; 0 = unset, Snakemake takes no None here) and mem_mb (MB; 0: the partition's
+# default), and ssh_host for workflow/profiles/ssh-generic.
+DEVICE_RESOURCES = {
+    "slurm_partition": slurm_resource("partition"),
+    "slurm_account": slurm_resource("account"),
+    "constraint": slurm_resource("constraint"),
+    "gpu": slurm_resource("gpu"),
+    "gres": slurm_resource("gres"),
+    "runtime": lambda w: plan.slurm_setting(device_spec(w), "runtime_min") or 0,
+    "mem_mb": lambda w: plan.slurm_setting(device_spec(w), "mem_mb") or 0,
+    "ssh_host": lambda w: plan.ssh_host(device_spec(w)),
+}
+DEVICES_HERE = "|".join(map(re.escape, HERE)) or "(?!)"  # this host's, as a constraint
+# A measurement's: its node to itself (sbatch --exclusive) and the `bench` slot here.
+MEASUREMENT_RESOURCES = {
+    **DEVICE_RESOURCES,
+    "bench": lambda w: plan.bench_slot(config, w.device),
+    "slurm_extra": lambda w: plan.slurm_extra(device_spec(w), exclusive=True),
+}
+PROBE_RESOURCES = {
+    **DEVICE_RESOURCES,
+    "slurm_extra": lambda w: plan.slurm_extra(device_spec(w), exclusive=False),
+}
+
+
 rule run_inference:
     input:
         video="resources/videos/{video}/{res}.mp4",
@@ -17,16 +117,7 @@ rule run_inference:
         "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
-        bench=get_bench,
-        slurm_partition=get_slurm_partition,
-        slurm_account=get_slurm_account,
-        constraint=get_slurm_constraint,
-        gpu=get_slurm_gpu,
-        gres=get_slurm_gres,
-        slurm_extra=get_slurm_extra_exclusive,
-        runtime=get_runtime,
-        mem_mb=get_mem_mb,
-        ssh_host=get_ssh_host,
+        **MEASUREMENT_RESOURCES,
     params:
         models_dir="resources/models",
         gallery=get_gallery_path,
@@ -64,20 +155,11 @@ rule measure_sampler_overhead:
         "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
-        bench=get_bench,
-        slurm_partition=get_slurm_partition,
-        slurm_account=get_slurm_account,
-        constraint=get_slurm_constraint,
-        gpu=get_slurm_gpu,
-        gres=get_slurm_gres,
-        slurm_extra=get_slurm_extra_exclusive,
-        runtime=get_runtime,
-        mem_mb=get_mem_mb,
-        ssh_host=get_ssh_host,
+        **MEASUREMENT_RESOURCES,
     params:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
-        seconds=config["runs"].get("sampler_check_s", 20),
+        seconds=RUNS["sampler_check_s"],
         period_s=RUNS["sampler_period_s"],
     script:
         "../scripts/measure_sampler_overhead.py"
@@ -91,15 +173,7 @@ rule probe_device:
     conda:
         "../envs/runtime.yaml"
     resources:
-        slurm_partition=get_slurm_partition,
-        slurm_account=get_slurm_account,
-        constraint=get_slurm_constraint,
-        gpu=get_slurm_gpu,
-        gres=get_slurm_gres,
-        slurm_extra=get_slurm_extra,
-        runtime=get_runtime,
-        mem_mb=get_mem_mb,
-        ssh_host=get_ssh_host,
+        **PROBE_RESOURCES,
     params:
         gpu=get_declared_gpu,
     script:
