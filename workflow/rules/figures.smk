@@ -1,13 +1,7 @@
+include: "functions/figures.smk"
+
+
 from facebench.report_entries import figure_labels
-
-
-def figure_output(name):
-    return report(
-        f"results/figures/{name}.svg",
-        caption=f"../report/figures/{name}.rst",
-        category=FIGURE_CATEGORY[name],
-        labels=figure_labels(name),
-    )
 
 
 rule draw_figures:

@@ -1,5 +1,4 @@
-def get_recognizer_models(wildcards):
-    return backend_models("recognizer", wildcards.recognizer)
+include: "functions/gallery.smk"
 
 
 rule enroll_gallery:
