@@ -68,7 +68,8 @@ dry-run-paper: setup
 	scratch=$$(mktemp -d); start=$$(date +%s%N); \
 	if ! $(BIN)/snakemake -n --snakefile workflow/Snakefile --directory $$scratch \
 		--workflow-profile $(CURDIR)/workflow/profiles/$$profile \
-		--configfile $(CURDIR)/config/paper.yaml > $$scratch/dry-run.log 2>&1; then \
+		--configfile $(CURDIR)/config/config.yaml $(CURDIR)/config/paper.yaml \
+		> $$scratch/dry-run.log 2>&1; then \
 		tail -n 30 $$scratch/dry-run.log; rm -rf $$scratch; exit 1; fi; \
 	ms=$$(( ($$(date +%s%N) - start) / 1000000 )); \
 	jobs=$$(awk '$$1 == "total" { exit } $$1 ~ /^run_inference/ && $$2 ~ /^[0-9]+$$/ { printf "%s%s %s", sep, $$2, $$1; sep = ", " }' \

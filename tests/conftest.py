@@ -9,25 +9,30 @@ import shutil
 import subprocess
 import sys
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
 
+from facebench.config import drop_removed, merge, read_layer
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"
 SDIST_CACHE = REPO_ROOT / "resources" / "downloads" / "facenet_sdist.tar.gz"
 BIN = Path(sys.executable).parent
 
 
 def snakemake(
     workdir: Path,
-    configfile: Path,
+    configfile: Path | Sequence[Path],
     *extra: str,
     timeout_s: int = 1800,
     profile: str = "default",
 ):
-    """Run the repo's workflow in ``workdir`` with workflow/profiles/``profile`` (killed after
-    ``timeout_s``; lock cleared)."""
+    """Run the repo's workflow in ``workdir`` on ``configfile`` (several: layered in order)
+    with workflow/profiles/``profile`` (killed after ``timeout_s``; lock cleared)."""
+    configfiles = [configfile] if isinstance(configfile, Path) else list(configfile)
     cmd = [
         str(BIN / "snakemake"),
         "--snakefile",
@@ -35,7 +40,7 @@ def snakemake(
         "--directory",
         str(workdir),
         "--configfile",
-        str(configfile),
+        *map(str, configfiles),
         "--cores",
         "2",
         "--workflow-profile",
@@ -49,14 +54,25 @@ def snakemake(
 
 
 def ci_config(workdir: Path, **models: str) -> Path:
-    """config/ci.yaml with the cached sdist (if any) and ``models`` overrides, in ``workdir``."""
-    config = yaml.safe_load((REPO_ROOT / "config" / "ci.yaml").read_text())
+    """config/ci.yaml on config/config.yaml, merged into one file in ``workdir`` with the cached
+    sdist (if any) and ``models`` overrides."""
+    config = shipped_config("ci.yaml")
     if SDIST_CACHE.is_file():
         config["models"]["facenet_sdist_path"] = str(SDIST_CACHE)
     config["models"].update(models)
     path = workdir / "config.yaml"
     path.write_text(yaml.safe_dump(config))
     return path
+
+
+def shipped_config(overlay: str) -> dict:
+    """config/config.yaml with config/``overlay`` on it, as Snakemake layers them (no defaults
+    filled in: what a config file holds)."""
+    config = {}
+    for name in ("config.yaml", overlay):
+        config = merge(config, read_layer(REPO_ROOT / "config" / name)[1])
+    drop_removed(config)
+    return config
 
 
 def user_table_config(workdir: Path, table: Path) -> Path:

@@ -123,7 +123,7 @@ def test_analyse_bad_config_is_one_line(tmp_path):
         [CLI, "analyse", "--config", str(config)], capture_output=True, text=True
     )
     assert result.returncode == 1
-    assert result.stderr.startswith(f"facebench: error: {config}: no runs.devices")
+    assert result.stderr.startswith(f"facebench: error: {config}: ")
     assert result.stderr.count("\n") == 1
 
 
@@ -135,7 +135,7 @@ def test_run_sampler_period_defaults_to_the_config_default():
 
     base = ["run", "--device", "d", "--detector", "onnx", "--recognizer", "onnx"]
     base += ["--video", "v.mp4", "--out", "o"]
-    schema = yaml.safe_load((REPO_ROOT / "workflow/schemas/config.schema.yaml").read_text())
+    schema = yaml.safe_load((REPO_ROOT / "src/facebench/schemas/config.schema.yaml").read_text())
     default = schema["properties"]["runs"]["properties"]["sampler_period_s"]["default"]
     assert parser().parse_args(base).sampler_period_s == default == 0.010
     assert RunConfig.__dataclass_fields__["sampler_period_s"].default == default

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pytest
 import yaml
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, shipped_config
 from snakemake.exceptions import WorkflowError
 from snakemake.utils import update_config, validate
 
@@ -26,7 +26,7 @@ from facebench.videos.generate import (
 )
 from facebench.videos.groundtruth import read_groundtruth
 
-CONFIG_SCHEMA = str(REPO_ROOT / "workflow" / "schemas" / "config.schema.yaml")
+CONFIG_SCHEMA = str(REPO_ROOT / "src" / "facebench" / "schemas" / "config.schema.yaml")
 PAPER_VIDEO3_FACES = (3.2, 3.4)  # the paper's videos: 3.3 detected faces per frame (Table 6)
 
 
@@ -111,7 +111,7 @@ def test_render_master_refuses_a_bad_range_before_writing(tmp_path):
 
 
 def _with_video3(spec: dict) -> dict:
-    config = copy.deepcopy(_load("ci.yaml"))
+    config = shipped_config("ci.yaml")
     config["videos"]["generated"]["video3"] = {"fps": 30, "duration_s": 1, "seed": 3, **spec}
     return config
 
@@ -131,7 +131,7 @@ def test_dense_video3_is_denser_and_averages_about_the_papers_faces_per_frame():
     """config/dense.yaml's video3, added to config/paper.yaml as Snakemake merges config files
     (valid, not in the default config), averages 3.2 to 3.4 faces per frame; render_master
     draws this same schedule first from the video's seed."""
-    paper = _load("paper.yaml")
+    paper = shipped_config("paper.yaml")
     update_config(paper, _load("dense.yaml"))
     validate(copy.deepcopy(paper), CONFIG_SCHEMA)
     assert set(paper["videos"]["generated"]) == {"video1", "video2", "video3"}

@@ -16,7 +16,7 @@ import jsonschema
 import pandas as pd
 import pytest
 import yaml
-from conftest import REPO_ROOT, snakemake
+from conftest import DEFAULT_CONFIG, REPO_ROOT, shipped_config, snakemake
 
 from facebench import cli, probe
 from facebench.analysis.claims.platforms import edge_vs_cloud
@@ -26,8 +26,10 @@ from facebench.errors import FacebenchError
 from facebench.schemas import validate_document
 from facebench.sensors import RaplSensor, RssSensor
 
-CONFIG_SCHEMA = yaml.safe_load((REPO_ROOT / "workflow/schemas/config.schema.yaml").read_text())
-PAPER = REPO_ROOT / "config" / "paper.yaml"
+CONFIG_SCHEMA = yaml.safe_load((REPO_ROOT / "src/facebench/schemas/config.schema.yaml").read_text())
+PAPER = (DEFAULT_CONFIG, REPO_ROOT / "config" / "paper.yaml")
+# A --config replaces the profile's (dispatch=slurm): a submit host running no device repeats it.
+SLURM_HOST_NONE = ("--config", "dispatch=slurm", "this_host=[]")
 
 
 @pytest.fixture
@@ -70,7 +72,7 @@ def test_capabilities_schema_rejects_a_sensor_without_reason(light_probe):
 
 
 def _device_errors(**entry) -> list[str]:
-    config = yaml.safe_load((REPO_ROOT / "config" / "ci.yaml").read_text())
+    config = shipped_config("ci.yaml")
     config["runs"]["devices"]["dev"] = {"detectors": ["onnx"], "recognizers": ["onnx"], **entry}
     validator = jsonschema.Draft202012Validator(CONFIG_SCHEMA)
     return [error.message for error in validator.iter_errors(config)]
@@ -168,7 +170,7 @@ def _job_counts(output: str) -> dict[str, int]:
     return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", stats, re.M)}
 
 
-def _dry_run(workdir: Path, configfile: Path, *extra: str, profile: str = "default"):
+def _dry_run(workdir: Path, configfile: Path | tuple, *extra: str, profile: str = "default"):
     result = snakemake(workdir, configfile, "-n", *extra, timeout_s=300, profile=profile)
     assert result.returncode == 0, result.stderr[-3000:]
     return _job_counts(result.stdout + result.stderr)
@@ -196,15 +198,14 @@ def test_this_host_override_is_the_per_host_command(tmp_path):
     jobs = _dry_run(tmp_path, PAPER, "--config", "this_host=[jetson-nano]")
     assert jobs["probe_device"] == jobs["list_skipped_runs"] == 1  # jetson-nano, not local
     assert "run_inference" not in jobs  # tensorrt does not run on this host: all skipped
-    config = tmp_path / "ci.yaml"
-    config.write_text((REPO_ROOT / "config" / "ci.yaml").read_text())
+    config = (DEFAULT_CONFIG, REPO_ROOT / "config" / "ci.yaml")
     jobs = _dry_run(tmp_path, config, "--config", "this_host=[local-1thread]")
     assert jobs["run_inference"] == 1 * 6 and jobs["measure_sampler_overhead"] == 1
 
 
 def _remote_config(workdir: Path) -> Path:
     """The CI config with an emulated edge device in a SLURM partition, run by no host."""
-    config = yaml.safe_load((REPO_ROOT / "config" / "ci.yaml").read_text())
+    config = shipped_config("ci.yaml")
     config["runs"]["devices"]["edge-emu"] = {
         "class": "emulated",
         "emulates": "edge",
@@ -254,11 +255,11 @@ def _fake_capabilities(workdir: Path) -> Path:
 
 def test_remote_device_not_yet_probed_runs_every_pair_after_its_probe(tmp_path):
     config = _remote_config(tmp_path)
-    jobs = _dry_run(tmp_path, config, "--config", "this_host=[]", profile="slurm")
+    jobs = _dry_run(tmp_path, config, *SLURM_HOST_NONE, profile="slurm")
     assert jobs["run_inference"] == 2 * 6 and jobs["probe_device"] == 1
     assert "run_inference_here" not in jobs
     result = snakemake(
-        tmp_path, config, "-n", "--config", "this_host=[]", "-p", timeout_s=300, profile="slurm"
+        tmp_path, config, "-n", *SLURM_HOST_NONE, "-p", timeout_s=300, profile="slurm"
     )
     runs = [job for job in result.stdout.split("\n\n") if "rule run_inference:" in job]
     assert runs and all("results/runs/edge-emu/capabilities.json" in job for job in runs)
@@ -268,7 +269,7 @@ def test_remote_device_not_yet_probed_runs_every_pair_after_its_probe(tmp_path):
 def test_remote_device_probed_skips_what_its_probe_rules_out(tmp_path):
     config = _remote_config(tmp_path)
     _fake_capabilities(tmp_path)
-    jobs = _dry_run(tmp_path, config, "--config", "this_host=[]", profile="slurm")
+    jobs = _dry_run(tmp_path, config, *SLURM_HOST_NONE, profile="slurm")
     assert jobs["run_inference"] == 1 * 6 and "probe_device" not in jobs
     # the skipped list (a local rule) for real, with the default profile
     result = snakemake(

@@ -14,8 +14,7 @@ import pytest
 from conftest import BIN, REPO_ROOT
 from playwright.sync_api import Locator, Page, sync_playwright
 
-from facebench.analysis.figures import REPORT_CATEGORY, report_labels
-from facebench.analysis.stages import table_report_labels
+from facebench.report_entries import FIGURE_CATEGORY, figure_labels, table_labels
 
 # Without the background-networking flags Chromium keeps dialling Google's hosts, which a
 # closed network refuses; --no-sandbox because CI runs as root.
@@ -110,11 +109,11 @@ def test_report_describes_the_workflow(page, page_errors):
 
 def test_every_figure_renders(page, page_errors, workflow_dir):
     drawn = {p.stem for p in (workflow_dir / "results" / "figures").glob("*.svg")}
-    assert drawn == set(REPORT_CATEGORY)
-    for category in dict.fromkeys(REPORT_CATEGORY.values()):
+    assert drawn == set(FIGURE_CATEGORY)
+    for category in dict.fromkeys(FIGURE_CATEGORY.values()):
         page.get_by_text(category, exact=True).first.click()
-        for figure in [name for name, cat in REPORT_CATEGORY.items() if cat == category]:
-            _result_row(page, report_labels(figure)).locator("a[iconname=eye]").click()
+        for figure in [name for name, cat in FIGURE_CATEGORY.items() if cat == category]:
+            _result_row(page, figure_labels(figure)).locator("a[iconname=eye]").click()
             natural, shown = _shown_image_size(page, f"{figure}.svg")
             assert natural > 100 and shown > 100, (category, figure, natural, shown)
         page.locator("nav a", has_text="Results").click()
@@ -182,9 +181,9 @@ def test_open_set_renders(page, page_errors, workflow_dir):
 def test_claims_and_tables_render(page, page_errors, workflow_dir):
     assert _shown_table_rows(page, "Paper vs ours", "claims.html", {"table": "claims"}) == 12
     table6 = (workflow_dir / "results" / "tables" / "table6.csv").read_text().splitlines()
-    labels = table_report_labels("table6")
+    labels = table_labels("table6")
     assert _shown_table_rows(page, "Tables", "table6.html", labels) == len(table6) - 1
     missing = (workflow_dir / "results" / "missing.csv").read_text().splitlines()
-    labels = table_report_labels("missing")
+    labels = table_labels("missing")
     assert _shown_table_rows(page, "Tables", "missing.html", labels) == len(missing) - 1
     assert page_errors == []

@@ -15,7 +15,7 @@ import yaml
 from test_analysis import svg_text
 
 from facebench.analysis.claims.engine import VERDICTS
-from facebench.analysis.stages import TABLES
+from facebench.report_entries import TABLES
 
 
 @pytest.fixture(scope="module")

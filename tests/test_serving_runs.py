@@ -6,10 +6,10 @@ import json
 from pathlib import Path
 
 import pandas as pd
-import yaml
+from conftest import shipped_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CI = yaml.safe_load((REPO_ROOT / "config" / "ci.yaml").read_text())["serving"]
+CI = shipped_config("ci.yaml")["serving"]
 
 
 def test_every_setting_ran_every_camera_count(workflow_dir):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import yaml
+from conftest import shipped_config
 
 from facebench.errors import FacebenchError
 from facebench.strategies.experiment import run_strategy
@@ -17,7 +17,7 @@ from facebench.strategies.links import LinkProfile, network_emulation_reason
 from facebench.strategies.settings import StrategySettings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CI = yaml.safe_load((REPO_ROOT / "config" / "ci.yaml").read_text())["strategies"]
+CI = shipped_config("ci.yaml")["strategies"]
 LAN = LinkProfile("lan", 1000.0, 1000.0, 1.0)
 REASON = network_emulation_reason([LinkProfile.from_config(n, e) for n, e in CI["links"].items()])
 needs_links = pytest.mark.skipif(REASON is not None, reason=f"no network emulation: {REASON}")

@@ -117,25 +117,20 @@ def _cmd_run(args: argparse.Namespace) -> None:
     print(json.dumps(summary, indent=2, default=float))
 
 
-def _device_settings(config: Path) -> tuple[dict[str, str], tuple[str, str] | None]:
-    """(class of each device, the declared pair or None) from a workflow config file."""
-    import yaml
+def _config(paths: list[str]) -> dict:
+    """The workflow configuration of ``paths`` (layered in order), validated and complete."""
+    from facebench.config import load_config
 
+    return load_config(paths)
+
+
+def _device_settings(config: dict) -> tuple[dict[str, str], tuple[str, str] | None]:
+    """(class of each device, the declared pair or None) of a workflow configuration."""
     from facebench.devices import class_label
 
-    try:
-        runs = yaml.safe_load(config.read_text())["runs"]
-        classes = {name: class_label(spec) for name, spec in runs["devices"].items()}
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-        raise FacebenchError(f"{config}: no runs.devices with a class each ({error})") from error
-    return classes, tuple(runs.get("pair") or ()) or None
-
-
-def _validity_settings(config: Path) -> dict | None:
-    """The config's ``validity`` thresholds (None without the section: runs are not checked)."""
-    import yaml
-
-    return (yaml.safe_load(config.read_text()) or {}).get("validity")
+    runs = config["runs"]
+    classes = {name: class_label(spec) for name, spec in runs["devices"].items()}
+    return classes, tuple(runs["pair"]) or None
 
 
 def _cmd_analyse(args: argparse.Namespace) -> None:
@@ -143,10 +138,11 @@ def _cmd_analyse(args: argparse.Namespace) -> None:
     from facebench.analysis.aggregate import device_run_files
     from facebench.analysis.stages import analyse
 
-    device_class, pair = _device_settings(Path(args.config))
+    config = _config(args.config)
+    device_class, pair = _device_settings(config)
     run_files = device_run_files(Path(args.runs), device_class)
     if not run_files:
-        raise FacebenchError(f"{args.runs}: no run of a device of {args.config}")
+        raise FacebenchError(f"{args.runs}: no run of a device of {', '.join(args.config)}")
     print(f"analysing {len(run_files)} runs into {args.out}")
     seconds = analyse(
         run_files,
@@ -157,7 +153,7 @@ def _cmd_analyse(args: argparse.Namespace) -> None:
         pair,
         Path(args.out),
         Path(args.paper_claims),
-        _validity_settings(Path(args.config)),
+        config["validity"],
         Path(args.parity),
     )
     for stage, value in seconds.items():
@@ -178,32 +174,27 @@ def _cmd_collect(args: argparse.Namespace) -> None:
         )
 
 
-def _strategies_section(config: Path) -> dict:
-    """The ``strategies`` section of a workflow config file."""
-    import yaml
-
-    try:
-        section = yaml.safe_load(config.read_text())["strategies"]
-        section["links"]
-    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-        raise FacebenchError(f"{config}: no strategies section with links ({error})") from error
+def _strategies_section(paths: list[str]) -> dict:
+    """The ``strategies`` section of the workflow configuration of ``paths``."""
+    section = _config(paths)["strategies"]
+    if not section.get("links"):
+        raise FacebenchError(f"{', '.join(paths)}: strategies.links: no link configured")
     return section
 
 
-def _link(section: dict, name: str, config: Path):
+def _link(section: dict, name: str, paths: list[str]):
     from facebench.strategies.links import LinkProfile
 
     if name not in section["links"]:
         known = ", ".join(section["links"])
-        raise FacebenchError(f"{config}: no link {name!r} in strategies.links ({known})")
+        raise FacebenchError(f"{', '.join(paths)}: no link {name!r} in strategies.links ({known})")
     return LinkProfile.from_config(name, section["links"][name])
 
 
 def _cmd_link_check(args: argparse.Namespace) -> None:
     from facebench.strategies.linkcheck import check_link
 
-    config = Path(args.config)
-    profile = _link(_strategies_section(config), args.link, config)
+    profile = _link(_strategies_section(args.config), args.link, args.config)
     print(json.dumps(check_link(profile, Path(args.out))["measured"], indent=2))
 
 
@@ -211,9 +202,8 @@ def _cmd_strategy(args: argparse.Namespace) -> None:
     from facebench.strategies.experiment import run_strategy
     from facebench.strategies.settings import StrategySettings, settings_params
 
-    config = Path(args.config)
-    section = _strategies_section(config)
-    profile = _link(section, args.link, config)
+    section = _strategies_section(args.config)
+    profile = _link(section, args.link, args.config)
     settings = StrategySettings(
         models_dir=Path(args.models_dir),
         gallery=Path(args.gallery),
@@ -311,7 +301,12 @@ def parser() -> argparse.ArgumentParser:
     analyse = commands.add_parser(
         "analyse", help="aggregate runs into the paper's tables, claims check and figures"
     )
-    analyse.add_argument("--config", default="config/config.yaml", help="devices and pair")
+    analyse.add_argument(
+        "--config",
+        nargs="+",
+        default=["config/config.yaml"],
+        help="config files, layered in order: devices and pair",
+    )
     analyse.add_argument("--runs", default="results/runs")
     analyse.add_argument("--videos", default="resources/videos", help="ground truth is here")
     analyse.add_argument(
@@ -347,7 +342,9 @@ def parser() -> argparse.ArgumentParser:
         "link-check", help="build one emulated link and measure its RTT, rates and loss (root)"
     )
     link_check.add_argument("--link", required=True, help="a name in strategies.links")
-    link_check.add_argument("--config", default="config/config.yaml")
+    link_check.add_argument(
+        "--config", nargs="+", default=["config/config.yaml"], help="config files, layered in order"
+    )
     link_check.add_argument("--out", required=True, help="JSON file to write")
     link_check.set_defaults(func=_cmd_link_check)
     strategy = commands.add_parser(
@@ -355,7 +352,12 @@ def parser() -> argparse.ArgumentParser:
     )
     strategy.add_argument("--strategy", required=True, choices=["cloud", "edge", "hybrid"])
     strategy.add_argument("--link", required=True, help="a name in strategies.links")
-    strategy.add_argument("--config", default="config/config.yaml", help="its strategies section")
+    strategy.add_argument(
+        "--config",
+        nargs="+",
+        default=["config/config.yaml"],
+        help="config files, layered in order: its strategies section",
+    )
     strategy.add_argument("--video", required=True, help="the video the camera replays")
     strategy.add_argument("--video-name", help="its name in the results (default: file stem)")
     strategy.add_argument("--resolution", required=True, help="its resolution's name")

@@ -15,12 +15,14 @@ from typing import Any
 
 import yaml
 
+from facebench.config import drop_removed, merge, read_layer
 from facebench.errors import FacebenchError
 
-CONFIG_SCHEMA = Path("workflow/schemas/config.schema.yaml")
+CONFIG_SCHEMA = Path("src/facebench/schemas/config.schema.yaml")
 VIDEOS_SCHEMA = Path("workflow/schemas/videos.schema.yaml")
 README = Path("config/README.md")
-SHIPPED = ("config/config.yaml", "config/ci.yaml", "config/paper.yaml")
+DEFAULT = "config/config.yaml"
+SHIPPED = (DEFAULT, "config/ci.yaml", "config/paper.yaml")  # the last two on top of DEFAULT
 OVERLAYS = ("config/fast.yaml", "config/dense.yaml")  # added on top of a shipped configuration
 COMMAND = "python -m facebench.configdoc"
 ANY_NAME = "<name>"  # the key of a mapping whose keys the user chooses (additionalProperties)
@@ -158,13 +160,17 @@ def _shipped_section(root: Path) -> list[str]:
     lines = [
         "## Shipped configurations",
         "",
-        "Each is complete; pass one with `--configfile` "
-        "(`workflow/Snakefile` loads `config/config.yaml` by default).",
+        "`workflow/Snakefile` loads `config/config.yaml`; the others hold only what differs "
+        "from it and are added on top of it: `--configfile config/ci.yaml` from the repo root "
+        "(`--configfile config/config.yaml config/ci.yaml` elsewhere).",
         "",
     ]
     for name in SHIPPED:
         text = (root / name).read_text()
-        config = yaml.safe_load(text)
+        config = read_layer(root / DEFAULT)[1]
+        if name != DEFAULT:
+            config = merge(config, read_layer(root / name)[1])
+            drop_removed(config)
         runs, videos = config["runs"], config["videos"]
         devices = ", ".join(
             f"`{device}` ({spec['class']}: {len(spec['detectors'])} detector(s) x "

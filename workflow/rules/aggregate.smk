@@ -1,3 +1,9 @@
+include: "functions/aggregate.smk"
+
+
+from facebench.report_entries import table_category, table_labels
+
+
 rule aggregate_runs:
     input:
         runs=get_aggregate_runs,
@@ -35,7 +41,7 @@ rule list_missing_runs:
         "../envs/analysis.yaml"
     params:
         configured=get_configured_runs(),
-        excluded=get_excluded_pairs(),
+        excluded=plan.excluded_pairs(config),
         logs_dir="logs/runs",
     script:
         "../scripts/list_missing_runs.py"

@@ -1,3 +1,6 @@
+include: "functions/convert.smk"
+
+
 rule export_savedmodel:
     input:
         model="resources/models/tf/{net}.keras",

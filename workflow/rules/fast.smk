@@ -1,6 +1,14 @@
 # The fast preset against the default pipeline on the same inputs (config/fast.yaml):
 # `snakemake fast --configfile config/fast.yaml` makes only this comparison and what it needs.
-FAST_CATEGORY = "Fast preset"
+from facebench.report_entries import FAST_CATEGORY
+
+FAST = config["fast"]
+# made where this invocation runs both the preset's device and the baseline's
+FAST_OUTPUTS = (
+    expand("results/fast/comparison.{ext}", ext=("csv", "html", "svg"))
+    if plan.fast_compared(config)
+    else []
+)
 
 
 rule compare_fast_preset:

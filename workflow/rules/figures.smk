@@ -1,3 +1,9 @@
+include: "functions/figures.smk"
+
+
+from facebench.report_entries import figure_labels
+
+
 rule draw_figures:
     input:
         aggregate=rules.aggregate_runs.output,
@@ -5,7 +11,7 @@ rule draw_figures:
         accuracy=rules.tabulate.output.accuracy,
         comparison=rules.tabulate.output.paper_vs_ours,
     output:
-        **{name: figure_output(name) for name in FIGURES},
+        **{name: figure_output(name) for name in FIGURE_CATEGORY},
     log:
         "logs/analysis/draw_figures.log",
     benchmark:

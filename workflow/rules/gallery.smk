@@ -1,3 +1,6 @@
+include: "functions/gallery.smk"
+
+
 rule enroll_gallery:
     input:
         faces=FACES_DIR,
@@ -17,7 +20,7 @@ rule enroll_gallery:
     params:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
-        settings=GALLERY_SETTINGS,
+        settings=plan.gallery_settings(config),
         alignment=config["alignment"],
     script:
         "../scripts/enroll_gallery.py"

@@ -1,3 +1,13 @@
+include: "functions/openset.smk"
+
+
+from facebench.report_entries import (
+    OPENSET_CATEGORY,
+    OPENSET_FIGURES,
+    OPENSET_TABLES,
+)
+
+
 rule analyse_open_set:
     input:
         aggregate=rules.aggregate_runs.output,

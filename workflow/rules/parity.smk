@@ -1,3 +1,6 @@
+include: "functions/parity.smk"
+
+
 rule compute_reference:
     input:
         faces=FACES_DIR,

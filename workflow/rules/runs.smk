@@ -1,3 +1,35 @@
+include: "functions/runs.smk"
+
+
+import re
+
+# Per-job resources from the device's reach (None or 0: unset; only the device's executor reads
+# them): the SLURM plugin's slurm_partition, slurm_account, constraint, gpu, gres, runtime
+# (minutes; 0 = unset, Snakemake takes no None here) and mem_mb (MB; 0: the partition's
+# default), and ssh_host for workflow/profiles/ssh-generic.
+DEVICE_RESOURCES = {
+    "slurm_partition": slurm_resource("partition"),
+    "slurm_account": slurm_resource("account"),
+    "constraint": slurm_resource("constraint"),
+    "gpu": slurm_resource("gpu"),
+    "gres": slurm_resource("gres"),
+    "runtime": lambda w: plan.slurm_setting(device_spec(w), "runtime_min") or 0,
+    "mem_mb": lambda w: plan.slurm_setting(device_spec(w), "mem_mb") or 0,
+    "ssh_host": lambda w: plan.ssh_host(device_spec(w)),
+}
+DEVICES_HERE = "|".join(map(re.escape, HERE)) or "(?!)"  # this host's, as a constraint
+# A measurement's: its node to itself (sbatch --exclusive) and the `bench` slot here.
+MEASUREMENT_RESOURCES = {
+    **DEVICE_RESOURCES,
+    "bench": lambda w: plan.bench_slot(config, w.device),
+    "slurm_extra": lambda w: plan.slurm_extra(device_spec(w), exclusive=True),
+}
+PROBE_RESOURCES = {
+    **DEVICE_RESOURCES,
+    "slurm_extra": lambda w: plan.slurm_extra(device_spec(w), exclusive=False),
+}
+
+
 rule run_inference:
     input:
         video="resources/videos/{video}/{res}.mp4",
@@ -17,16 +49,7 @@ rule run_inference:
         "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
-        bench=get_bench,
-        slurm_partition=get_slurm_partition,
-        slurm_account=get_slurm_account,
-        constraint=get_slurm_constraint,
-        gpu=get_slurm_gpu,
-        gres=get_slurm_gres,
-        slurm_extra=get_slurm_extra_exclusive,
-        runtime=get_runtime,
-        mem_mb=get_mem_mb,
-        ssh_host=get_ssh_host,
+        **MEASUREMENT_RESOURCES,
     params:
         models_dir="resources/models",
         gallery=get_gallery_path,
@@ -64,20 +87,11 @@ rule measure_sampler_overhead:
         "../envs/runtime.yaml"
     threads: workflow.cores
     resources:
-        bench=get_bench,
-        slurm_partition=get_slurm_partition,
-        slurm_account=get_slurm_account,
-        constraint=get_slurm_constraint,
-        gpu=get_slurm_gpu,
-        gres=get_slurm_gres,
-        slurm_extra=get_slurm_extra_exclusive,
-        runtime=get_runtime,
-        mem_mb=get_mem_mb,
-        ssh_host=get_ssh_host,
+        **MEASUREMENT_RESOURCES,
     params:
         models_dir=get_models_dir,
         detector=config["gallery"]["detector"],
-        seconds=config["runs"].get("sampler_check_s", 20),
+        seconds=RUNS["sampler_check_s"],
         period_s=RUNS["sampler_period_s"],
     script:
         "../scripts/measure_sampler_overhead.py"
@@ -91,15 +105,7 @@ rule probe_device:
     conda:
         "../envs/runtime.yaml"
     resources:
-        slurm_partition=get_slurm_partition,
-        slurm_account=get_slurm_account,
-        constraint=get_slurm_constraint,
-        gpu=get_slurm_gpu,
-        gres=get_slurm_gres,
-        slurm_extra=get_slurm_extra,
-        runtime=get_runtime,
-        mem_mb=get_mem_mb,
-        ssh_host=get_ssh_host,
+        **PROBE_RESOURCES,
     params:
         gpu=get_declared_gpu,
     script:

@@ -1,3 +1,13 @@
+include: "functions/serving.smk"
+
+
+from facebench.report_entries import SERVING_CATEGORY, SERVING_FIGURES, SERVING_TABLES
+
+SERVING = config["serving"]
+SERVING_REASON = plan.serving_reason(config)
+NOOP = plan.NOOP
+
+
 # One recognition server under many paced cameras and a Poisson peak search, per recognizer x
 # dynamic-batching setting (facebench.serving), on loopback; each run takes the `bench` slot.
 

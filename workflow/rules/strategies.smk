@@ -1,3 +1,20 @@
+include: "functions/strategies.smk"
+
+
+from facebench.report_entries import (
+    STRATEGY_CATEGORY,
+    STRATEGY_FIGURES,
+    STRATEGY_TABLES,
+)
+from facebench.strategies.links import link_profiles, network_emulation_reason
+from facebench.strategies.settings import settings_params
+
+STRATEGIES = config["strategies"]
+STRATEGIES_REASON = plan.strategies_reason(
+    config, lambda links: network_emulation_reason(link_profiles(links).values())
+)
+
+
 # Cloud vs edge vs hybrid over emulated links (facebench.strategies): each link is measured
 # once, then each strategy runs across it; both are local jobs (they build network namespaces
 # on the host that runs Snakemake) and take the host's one `bench` slot.

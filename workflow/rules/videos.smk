@@ -1,3 +1,6 @@
+include: "functions/videos.smk"
+
+
 rule render_master:
     input:
         faces=FACES_DIR,
@@ -40,7 +43,7 @@ rule transcode_video:
     threads: 2
     params:
         size=get_resolution_size,
-        fps=lambda wildcards: USER_VIDEOS["fps"].get(wildcards.video),
+        fps=get_video_fps,
         fit=config["videos"]["fit"],
         crf=config["videos"]["crf"],
         ffmpeg=config["videos"]["ffmpeg"],

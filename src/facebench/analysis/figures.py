@@ -43,31 +43,6 @@ ENERGY = {"energy_j": "GPU / board rail", "cpu_energy_j": "CPU package (RAPL)"}
 FPS_TRUNCATE = 50  # the paper's figure 12 truncates FPS at 50
 BOX = {"whis": (1, 99), "showfliers": False}  # whiskers at the 1st and 99th percentiles
 CDF_POINTS = 201
-REPORT_CATEGORY = {  # the category of each figure (file stem) in the Snakemake report
-    "fig07_phase_times": "Speed",
-    "fig09_fps_per_resolution": "Speed",
-    "fig10_time_per_resolution": "Speed",
-    "latency_cdf": "Speed",
-    "fig08_faces_per_device": "Faces and accuracy",
-    "fig11_faces_per_resolution": "Faces and accuracy",
-    "accuracy": "Faces and accuracy",
-    "fig12_pair_fps": "Pair and memory",
-    "fig13_memory": "Pair and memory",
-    "fig14_pair_memory": "Pair and memory",
-    "fig15_power": "Power and energy",
-    "fig16_power_by_framework": "Power and energy",
-    "energy_per_frame": "Power and energy",
-    "paper_vs_ours": "Paper vs ours",
-}
-
-
-def report_labels(name: str) -> dict[str, str]:
-    """The labels of figure ``name`` in the Snakemake report: its number in the paper ("extra"
-    for ours) and its subject, e.g. ``{"figure": "Fig. 7", "subject": "phase times"}``."""
-    number, _, subject = name.partition("_")
-    if number.startswith("fig") and number[3:].isdigit():
-        return {"figure": f"Fig. {int(number[3:])}", "subject": subject.replace("_", " ")}
-    return {"figure": "extra", "subject": name.replace("_", " ")}
 
 
 @dataclass(frozen=True)

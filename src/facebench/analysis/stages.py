@@ -29,12 +29,6 @@ from facebench.analysis.outputs import write_csv, write_html
 from facebench.analysis.paper import CLAIMS_YAML
 
 REJECTED_CSV = "rejected.csv"  # beside the aggregate's parquet files: the runs left out
-TABLES = ("table6", "per_resolution", "accuracy", "accuracy_per_run", "energy", "paper_vs_ours")
-
-
-def table_report_labels(name: str) -> dict[str, str]:
-    """The label of table ``name`` in the Snakemake report: "Table 6", "per resolution", ..."""
-    return {"table": "Table 6" if name == "table6" else name.replace("_", " ")}
 
 
 @dataclass(frozen=True)
@@ -104,7 +98,7 @@ def build_tables(
     paper_table6: Path,
     paper_claims: Path = CLAIMS_YAML,
 ) -> dict[str, pd.DataFrame]:
-    """Every table of :data:`TABLES`: Table 6 (with the invalid runs excluded per
+    """Every table of :data:`facebench.report_entries.TABLES`: Table 6 (invalid runs excluded per
     configuration) and per resolution (means, percentiles, n), accuracy per configuration and
     per run (``enrolled``: the people in the gallery), energy per frame and the paper's ratios
     beside ours."""

@@ -1,0 +1,2 @@
+def get_recognizer_models(wildcards):
+    return backend_models("recognizer", wildcards.recognizer)
