@@ -1,18 +1,33 @@
 # `make run` and `make test` do all setup: a Python 3.11 venv from the pinned envs/.
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
+PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The report test opens report.html in Debian's Chromium; another browser: CHROMIUM=/path make test
 CHROMIUM ?= /usr/bin/chromium
-SUDO := $(if $(filter 0,$(shell id -u)),,sudo)
-# The SLURM end-to-end test (tests/test_slurm.py) installs SLURM and munge with apt-get and starts
-# a single-node cluster (stopped after): on by default as root, FACEBENCH_SLURM=0 make test skips it.
-FACEBENCH_SLURM ?= $(if $(filter 0,$(shell id -u)),1,0)
+ROOT := $(filter 0,$(shell id -u))
+SUDO := $(if $(ROOT),,sudo)
+APT_INSTALL := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends
+comma := ,
+# Features the tests must exercise (tests/helpers.py): where one is missing they fail instead of
+# skipping. Chromium always (`make test` installs it); as root also SLURM (tests/test_slurm.py
+# installs SLURM and munge with apt-get and starts a single-node cluster, stopped after) and the
+# network namespaces of the strategies experiment. FACEBENCH_REQUIRE=chromium make test: neither.
+FACEBENCH_REQUIRE ?= chromium$(if $(ROOT),$(comma)slurm$(comma)netns)
 
-.PHONY: setup browser network-tools run report test test-fast test-slurm dry-run-paper lint bench-analysis clean
+.PHONY: python setup browser network-tools run report test test-fast test-slurm dry-run-paper lint bench-analysis clean
 
-$(STAMP): envs/requirements.txt pyproject.toml
+# Python 3.11 with its venv module (ensurepip): installed with apt-get where missing (Debian,
+# Ubuntu), else one line saying what is needed.
+PYTHON_OK = $(PYTHON) -c 'import sys, ensurepip, venv; sys.exit(sys.version_info[:2] != (3, 11))' 2> /dev/null
+python:
+	@if ! $(PYTHON_OK) && command -v apt-get > /dev/null; then \
+		echo "make: installing python3.11 and python3.11-venv with apt-get"; \
+		$(SUDO) apt-get update -qq && $(APT_INSTALL) python3.11 python3.11-venv > /dev/null || true; fi
+	@$(PYTHON_OK) || { echo "make: needs Python 3.11 with its venv module as $(PYTHON)" \
+		"(Debian/Ubuntu: apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
+
+$(STAMP): envs/requirements.txt pyproject.toml | python
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r envs/requirements.txt
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -22,16 +37,16 @@ setup: $(STAMP)
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends chromium
+	$(APT_INSTALL) chromium
 
 browser: $(CHROMIUM)
 
-# The strategies experiment builds emulated links in network namespaces (root): nftables gives
-# them packet loss. Without root nothing is installed and the experiment reports "not measured".
+# The strategies experiment builds emulated links in network namespaces (root): iproute2's ip
+# and tc build them, nftables gives them packet loss; both are installed when any tool is
+# missing. Without root nothing is installed and the experiment reports "not measured".
 network-tools:
-	@if [ "$$(id -u)" = 0 ] && ! command -v nft > /dev/null; then \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-		--no-install-recommends nftables iproute2; fi
+	@if [ -n "$(ROOT)" ] && ! { command -v nft && command -v ip && command -v tc; } > /dev/null; then \
+		apt-get update -qq && $(APT_INSTALL) nftables iproute2; fi
 
 # The default configuration (the paper's pipeline) with the fast preset beside it.
 run: setup network-tools
@@ -49,7 +64,7 @@ lint: setup
 	$(BIN)/python envs/make_conda_env.py --check
 
 test: lint browser network-tools
-	FACEBENCH_SLURM=$(FACEBENCH_SLURM) FACEBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
+	FACEBENCH_REQUIRE=$(FACEBENCH_REQUIRE) FACEBENCH_CHROMIUM=$(CHROMIUM) $(BIN)/pytest
 	@$(MAKE) --no-print-directory dry-run-paper
 
 # Linters and the tests that need no end-to-end workflow run (pytest marks those `e2e`).
@@ -58,7 +73,7 @@ test-fast: lint
 
 # The SLURM end-to-end test alone (root); it first builds the CI run it reuses.
 test-slurm: setup
-	FACEBENCH_SLURM=1 $(BIN)/pytest -m slurm
+	FACEBENCH_REQUIRE=slurm $(BIN)/pytest -m slurm
 
 # Dry runs of config/paper.yaml in a scratch directory (nothing is written into the repo), with
 # the default profile (this host's devices) and the SLURM one (every device sent to its

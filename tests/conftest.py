@@ -4,18 +4,19 @@ unit tests reuse, so `make test` builds and converts every model once."""
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 import os
 import shutil
-import subprocess
 import sys
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import yaml
+from helpers import require_or_skip, run_in_own_group
 
 from facebench.config import drop_removed, merge, read_layer
+from facebench.strategies.links import LinkProfile, network_emulation_reason
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIG = REPO_ROOT / "config" / "config.yaml"
@@ -31,7 +32,8 @@ def snakemake(
     profile: str = "default",
 ):
     """Run the repo's workflow in ``workdir`` on ``configfile`` (several: layered in order)
-    with workflow/profiles/``profile`` (killed after ``timeout_s``; lock cleared)."""
+    with workflow/profiles/``profile`` (killed after ``timeout_s``, with the jobs it started;
+    lock cleared)."""
     configfiles = [configfile] if isinstance(configfile, Path) else list(configfile)
     cmd = [
         str(BIN / "snakemake"),
@@ -48,7 +50,7 @@ def snakemake(
         *extra,
     ]
     try:
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+        return run_in_own_group(cmd, timeout_s)
     finally:
         shutil.rmtree(workdir / ".snakemake" / "locks", ignore_errors=True)
 
@@ -85,41 +87,66 @@ def user_table_config(workdir: Path, table: Path) -> Path:
 
 
 SOURCE_HASH_FILE = ".facebench_source_hash"
+# What the CI run's outputs are made from, besides the Python packages installed: the code,
+# the configs, the paper's tables and the pinned requirements.
+SOURCES = (
+    "src/**/*",
+    "workflow/**/*",
+    "config/*.yaml",
+    "resources/paper/*",
+    "envs/requirements.txt",
+)
+# What the workflow writes into its directory (all of it is cleared before a rebuild).
+WORKFLOW_OUTPUTS = ("results", "resources", "logs", "benchmarks", ".snakemake", "report.html")
 
 
 def source_hash(root: Path = REPO_ROOT) -> str:
-    """sha256 over the paths and contents of src/ and workflow/ (caches left out)."""
+    """sha256 over the paths and contents of SOURCES (caches left out), the Python version and
+    every installed package's version."""
     digest = hashlib.sha256()
-    for top in ("src", "workflow"):
-        for path in sorted((root / top).rglob("*")):
+    for pattern in SOURCES:
+        for path in sorted(root.glob(pattern)):
             if path.is_file() and "__pycache__" not in path.parts:
                 digest.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes())
+    installed = sorted(f"{d.name}=={d.version}" for d in importlib.metadata.distributions())
+    digest.update("\n".join([sys.version, *installed]).encode())
     return digest.hexdigest()
 
 
-def rerun_args(workdir: Path, current: str) -> list[str]:
-    """Snakemake's rerun triggers see a rule's script, not the facebench code it imports: a
-    reused work dir whose outputs were made from other sources is rebuilt (``--forceall``).
-    A dir with no record (made before records were kept) is trusted, with a warning."""
+def clear_if_stale(workdir: Path, current: str) -> None:
+    """Snakemake's rerun triggers see a rule's script, not the facebench code it imports nor
+    the packages that convert the models: a reused work dir whose outputs were made from other
+    sources (its record differs) loses every output and is rebuilt from nothing, so no output
+    the current config no longer makes is left for a test to find. A non-empty dir with no
+    record was not made by the tests: refused."""
     recorded = workdir / SOURCE_HASH_FILE
     if not recorded.is_file():
-        if (workdir / "results").exists():
-            warnings.warn(
-                f"{workdir}: no {SOURCE_HASH_FILE}; its outputs are trusted as current",
-                stacklevel=2,
+        if any(workdir.iterdir()):
+            pytest.fail(
+                f"{workdir}: not empty and no {SOURCE_HASH_FILE}, so not a test run's "
+                "directory: empty it or set FACEBENCH_TEST_WORKDIR to another"
             )
-        return []
-    return [] if recorded.read_text().strip() == current else ["--forceall"]
+        recorded.write_text("")  # ours from now on; the hash is written once the run passed
+        return
+    if recorded.read_text().strip() == current:
+        return
+    for name in WORKFLOW_OUTPUTS:
+        path = workdir / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
 def workflow_dir(tmp_path_factory) -> Path:
     """The workflow run end to end on the tiny CI config in a temporary directory (or in
-    FACEBENCH_TEST_WORKDIR, rebuilt when src/ or workflow/ changed since its last run)."""
+    FACEBENCH_TEST_WORKDIR, rebuilt from nothing when its sources changed since its last run)."""
     workdir = Path(os.environ.get("FACEBENCH_TEST_WORKDIR") or tmp_path_factory.mktemp("ci_run"))
     workdir.mkdir(parents=True, exist_ok=True)
     current = source_hash()
-    result = snakemake(workdir, ci_config(workdir), *rerun_args(workdir, current))
+    clear_if_stale(workdir, current)
+    result = snakemake(workdir, ci_config(workdir))
     if result.returncode != 0:
         logs = "\n".join(
             f"== {p}\n{p.read_text()[-3000:]}" for p in (workdir / "logs").rglob("*.log")
@@ -151,13 +178,34 @@ def faces_dir(request) -> Path:
     return request.getfixturevalue("workflow_dir") / "resources" / "faces"
 
 
+@pytest.fixture(scope="session")
+def link_emulation() -> None:
+    """Skips a test that builds emulated links where this host cannot, as the workflow decides
+    it (a lossy link: ip, tc, nft, root and a namespace really added); fails instead when
+    FACEBENCH_REQUIRE lists netns."""
+    reason = network_emulation_reason([LinkProfile("probe", 10, 10, 1, loss_pct=1)])
+    if reason is not None:
+        require_or_skip("netns", reason)
+
+
+# Per-test timeouts (pytest-timeout; the default is in pyproject.toml), setup included: the
+# first e2e test also waits for the workflow run (snakemake() stops it after 1800 s), and the
+# first SLURM test for the cluster's start (600 s) and its workflow runs (about 6 min).
+E2E_TIMEOUT_S = 2400
+SLURM_TIMEOUT_S = 4200
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark `e2e` every test that needs the end-to-end workflow run (through its fixtures, or
     the photos when the repo has no copy of them), so `make test-fast` (-m "not e2e") skips it
-    and no test can forget the mark."""
+    and no test can forget the mark; give e2e and SLURM tests their longer timeouts."""
     needs_run = {"workflow_dir", "models_dir"}
     if not local_faces_dir().is_dir():
         needs_run.add("faces_dir")
     for item in items:
         if needs_run & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.e2e)
+        if item.get_closest_marker("slurm"):
+            item.add_marker(pytest.mark.timeout(SLURM_TIMEOUT_S))
+        elif item.get_closest_marker("e2e"):
+            item.add_marker(pytest.mark.timeout(E2E_TIMEOUT_S))

@@ -3,9 +3,7 @@ schema, plus the same pipeline on the real tree of the end-to-end CI run."""
 
 from __future__ import annotations
 
-import html
 import json
-import re
 import shutil
 from pathlib import Path
 
@@ -13,6 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import REPO_ROOT
+from helpers import svg_text
 
 from facebench.analysis import figures, tables
 from facebench.analysis.accuracy import run_accuracy
@@ -54,13 +53,6 @@ PAPER_CLAIMS = REPO_ROOT / "resources" / "paper" / "claims.yaml"
 def find_runs(runs_dir: Path, device_class: dict[str, str]) -> list:
     """Every complete run (run.json is written last) under ``runs_dir``, sorted by path."""
     return read_runs(sorted(runs_dir.glob(RUN_GLOB)), device_class)
-
-
-def svg_text(path: Path) -> str:
-    """The text of an SVG figure, its lines joined by spaces."""
-    return " ".join(
-        html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text())
-    )
 
 
 @pytest.fixture(scope="module")

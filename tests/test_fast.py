@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO_ROOT
-from test_analysis import svg_text
+from helpers import svg_text
 
 from facebench.analysis.fast import figures, reader, summary
 from facebench.analysis.stages import Aggregate

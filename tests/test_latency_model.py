@@ -3,13 +3,12 @@ runner logs it, and the latency model recovers known coefficients from synthetic
 
 from __future__ import annotations
 
-import html
-import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import svg_text
 
 from facebench.analysis import latency_model as lm
 from facebench.analysis.aggregate import collect_runs, read_csv_typed, read_runs, schema_columns
@@ -223,7 +222,7 @@ def test_missing_counts_are_noted_and_pixels_fitted(tmp_path: Path) -> None:
     assert detect.loc["mpix", "ci_lo"] > 0  # pixels still explain detection
     fps = pd.read_csv(tmp_path / "latency_model_fps.csv")
     assert fps["predicted_fps"].notna().all()
-    assert "not measured: n_rnet_in" in _svg_text(tmp_path / "latency_model.svg")
+    assert "not measured: n_rnet_in" in svg_text(tmp_path / "latency_model.svg")
 
 
 def test_counts_missing_on_some_frames_fit_on_the_rest() -> None:
@@ -252,7 +251,7 @@ def test_no_frames_give_a_not_measured_figure(tmp_path: Path) -> None:
     lm.write_latency_model(frames, RESOLUTIONS, tmp_path)
     assert pd.read_csv(tmp_path / "latency_model.csv").empty
     assert pd.read_csv(tmp_path / "latency_model_fps.csv").empty
-    assert "not measured: latency model: no measured frames" in _svg_text(
+    assert "not measured: latency model: no measured frames" in svg_text(
         tmp_path / "latency_model.svg"
     )
 
@@ -268,10 +267,3 @@ def test_older_synthetic_runs_in_the_real_schema(tmp_path: Path) -> None:
     detect = table[table["phase"] == "detect"]
     assert detect["note"].str.contains("not measured: n_rnet_in").all()
     assert detect.set_index("term").loc["mpix", "estimate"] > 0
-
-
-def _svg_text(path: Path) -> str:
-    """The text of an SVG figure, its lines joined by spaces."""
-    return " ".join(
-        html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", path.read_text())
-    )

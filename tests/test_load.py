@@ -16,8 +16,8 @@ import cv2
 import numpy as np
 import pandas as pd
 import pytest
-from test_strategies import SlowPipeline
-from test_strategies import on_loop as serving
+from helpers import SlowPipeline
+from helpers import on_loop as serving
 
 from facebench.remote.endpoints import encode_jpeg
 from facebench.remote.protocol import PeerClosed, encode, read_message

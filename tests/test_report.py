@@ -7,12 +7,13 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import BIN, REPO_ROOT
-from playwright.sync_api import Locator, Page, sync_playwright
+from helpers import require_or_skip, run_in_own_group
+from playwright.sync_api import BrowserContext, Locator, Page, sync_playwright
 
 from facebench.report_entries import FIGURE_CATEGORY, figure_labels, table_labels
 
@@ -29,10 +30,17 @@ CHROMIUM_ARGS = [
 ]
 
 
-def chromium_path() -> str:
+@pytest.fixture(scope="session", autouse=True)
+def chromium() -> str:
+    """The browser's path (before the workflow run it needs: autouse, session scope); without
+    one the tests skip, or fail when FACEBENCH_REQUIRE lists chromium."""
     path = os.environ.get("FACEBENCH_CHROMIUM") or shutil.which("chromium")
-    if not path:
-        pytest.fail("no Chromium: `make browser` installs Debian's (or set FACEBENCH_CHROMIUM)")
+    if not path or not os.access(path, os.X_OK):
+        require_or_skip(
+            "chromium",
+            f"no Chromium at {path or 'chromium on the PATH'}: `make browser` installs "
+            "Debian's (or set FACEBENCH_CHROMIUM)",
+        )
     return path
 
 
@@ -40,52 +48,54 @@ def chromium_path() -> str:
 def report_html(workflow_dir: Path) -> Path:
     """The report, built by `snakemake --report report.html` with no --cores or --profile flag
     (only the run's directory and config, which a user has in place)."""
-    result = subprocess.run(
-        [
-            str(BIN / "snakemake"),
-            *("--snakefile", str(REPO_ROOT / "workflow" / "Snakefile")),
-            *("--directory", str(workflow_dir)),
-            *("--configfile", str(workflow_dir / "config.yaml")),
-            *("--report", "report.html"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = [
+        str(BIN / "snakemake"),
+        *("--snakefile", str(REPO_ROOT / "workflow" / "Snakefile")),
+        *("--directory", str(workflow_dir)),
+        *("--configfile", str(workflow_dir / "config.yaml")),
+        *("--report", "report.html"),
+    ]
+    result = run_in_own_group(command, timeout_s=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return workflow_dir / "report.html"
 
 
 @pytest.fixture(scope="module")
-def page_errors() -> list[str]:
-    return []
-
-
-@pytest.fixture(scope="module")
-def page(report_html: Path, page_errors: list[str], tmp_path_factory):
-    """The report in headless Chromium (a fresh profile); its script errors, console errors
-    and failed requests (of the page and its frames) go to page_errors."""
+def browser(chromium: str, tmp_path_factory) -> Iterator[BrowserContext]:
+    """Headless Chromium (a fresh profile), shared by the module's tests: each opens its own
+    page."""
     profile = tmp_path_factory.mktemp("chromium-profile")
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
+        context = playwright.chromium.launch_persistent_context(
             str(profile),
-            executable_path=chromium_path(),
+            executable_path=chromium,
             args=CHROMIUM_ARGS,
             viewport={"width": 1400, "height": 900},
         )
-        browser.on(
-            "console",
-            lambda m: page_errors.append(f"console: {m.text}") if m.type == "error" else None,
-        )
-        browser.on(
-            "requestfailed",
-            lambda r: page_errors.append(f"request failed: {r.url}: {r.failure}"),
-        )
-        page = browser.new_page()
-        page.on("pageerror", lambda error: page_errors.append(str(error)))
-        page.goto(report_html.as_uri())
-        yield page
-        browser.close()
+        yield context
+        context.close()
+
+
+@pytest.fixture
+def page_errors() -> list[str]:
+    """The script errors, console errors and failed requests of this test's page."""
+    return []
+
+
+@pytest.fixture
+def page(browser: BrowserContext, report_html: Path, page_errors: list[str]) -> Iterator[Page]:
+    """The report in a page of its own, opened for this test alone; its script errors, console
+    errors and failed requests (of the page and its frames) go to page_errors."""
+    page = browser.new_page()
+    page.on(
+        "console",
+        lambda m: page_errors.append(f"console: {m.text}") if m.type == "error" else None,
+    )
+    page.on("requestfailed", lambda r: page_errors.append(f"request failed: {r.url}: {r.failure}"))
+    page.on("pageerror", lambda error: page_errors.append(str(error)))
+    page.goto(report_html.as_uri())
+    yield page
+    page.close()
 
 
 def _result_row(page: Page, labels: dict[str, str]) -> Locator:

@@ -12,7 +12,7 @@ import nbformat
 import pandas as pd
 import pytest
 import yaml
-from test_analysis import svg_text
+from helpers import svg_text
 
 from facebench.analysis.claims.engine import VERDICTS
 from facebench.report_entries import TABLES

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import svg_text
 
 from facebench.analysis.serving.reader import NOOP, read_serving_runs
 from facebench.analysis.serving.summary import (
@@ -325,12 +326,6 @@ def test_harness_ratio_at_the_noop_runs_best_camera_count():
     assert row["ceiling_ratio"] == pytest.approx(160 / 50)  # over every point
     (alone,) = harness_table(points[points["recognizer"] != NOOP]).to_dict("records")
     assert np.isnan(alone["ratio"]) and alone["note"] == "no no-op run with camera points"
-
-
-def svg_text(path: Path) -> str:
-    """The SVG's text elements' content, whitespace collapsed."""
-    texts = re.findall(r"<text[^>]*>(.*?)</text>", path.read_text(), flags=re.S)
-    return " ".join(" ".join(texts).split())
 
 
 def test_no_runs_give_empty_tables_and_figures_with_the_reason(tmp_path):

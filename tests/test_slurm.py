@@ -4,8 +4,9 @@ are class "emulated": the test checks dispatch, result trees and reporting, neve
 cloud measurement. A third device's partition does not exist, so SLURM refuses its jobs: the
 other devices finish, what finished is aggregated, and after the fix a rerun runs only its runs.
 
-Needs root and installs Debian's SLURM and munge: runs only with FACEBENCH_SLURM=1
-(`make test-slurm`). The models, photos and videos come from the CI run (`workflow_dir`)."""
+Needs root and installs Debian's SLURM and munge: runs only when FACEBENCH_REQUIRE lists slurm
+(`make test-slurm`, `make test` as root, CI), and then fails where it cannot. The models, photos
+and videos come from the CI run (`workflow_dir`)."""
 
 from __future__ import annotations
 
@@ -21,15 +22,20 @@ import pandas as pd
 import pytest
 import yaml
 from conftest import REPO_ROOT, ci_config, snakemake
+from helpers import require, required
 
-pytestmark = [
-    pytest.mark.slurm,
-    pytest.mark.skipif(
-        os.environ.get("FACEBENCH_SLURM") != "1" or os.geteuid() != 0,
-        reason="SLURM end to end: needs FACEBENCH_SLURM=1 and root (`make test-slurm`, as in "
-        "CI); it installs SLURM with apt-get and starts a cluster on this machine",
-    ),
-]
+pytestmark = pytest.mark.slurm
+
+
+@pytest.fixture(scope="session", autouse=True)
+def slurm_possible() -> None:
+    """Only when asked for (it installs SLURM with apt-get and starts a cluster on this
+    machine), and then as root; a request that cannot be met fails."""
+    if "slurm" not in required():
+        pytest.skip("SLURM end to end: FACEBENCH_REQUIRE=slurm runs it (root)")
+    if os.geteuid() != 0:
+        require("slurm", "the SLURM end-to-end test needs root (apt-get, slurmd)")
+
 
 CLUSTER_SCRIPT = REPO_ROOT / ".ci" / "slurm-cluster"
 # Device -> (partition, class it emulates). slurm-broken's partition does not exist: sbatch

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import socket
 import struct
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 
 import cv2
 import numpy as np
 import pytest
+from helpers import SlowPipeline, on_loop
 
 from facebench.backends.base import Detections, l2_normalize
 from facebench.gallery import TOO_SMALL, Gallery
-from facebench.pipeline import FacePipeline, FrameResult
+from facebench.pipeline import FacePipeline
 from facebench.remote import server as server_module
 from facebench.remote.endpoints import encode_jpeg
 from facebench.remote.protocol import (
@@ -91,52 +90,6 @@ def test_split_crops_checks_sizes_and_shapes() -> None:
     small = encode_jpeg(np.zeros((80, 80, 3), np.uint8), 90)
     with pytest.raises(ValueError, match="not 160x160x3"):
         split_crops({"crop_bytes": [len(small)], "crop_tracks": [1]}, small)
-
-
-class SlowPipeline:
-    """Finds no face in ``delay_s`` per frame: the server's behaviour, not a measurement."""
-
-    def __init__(self, delay_s: float = 0.0) -> None:
-        self.delay_s = delay_s
-
-    def process(self, rgb: np.ndarray) -> FrameResult:
-        time.sleep(self.delay_s)
-        none = Detections(
-            np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2))
-        )
-        return FrameResult((0,) * 5, none, np.array([]), np.array([]), np.array([]), {})
-
-    def recognize(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.array(["someone"] * len(faces)), np.full(len(faces), 0.5)
-
-
-@contextlib.contextmanager
-def on_loop(
-    start: Callable[[], Awaitable[asyncio.Server]],
-    stop: Callable[[], Awaitable[None]] | None = None,
-) -> Iterator[int]:
-    """The server ``start`` makes, on its own event loop in a thread; its port. On the way
-    out: the listener closed, ``stop`` awaited, every task left cancelled."""
-    loop = asyncio.new_event_loop()
-    listener = loop.run_until_complete(start())
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    try:
-        yield listener.sockets[0].getsockname()[1]
-    finally:
-
-        async def shutdown() -> None:
-            listener.close()
-            if stop:
-                await stop()
-            tasks = asyncio.all_tasks() - {asyncio.current_task()}
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-        asyncio.run_coroutine_threadsafe(shutdown(), loop).result(5)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(5)
 
 
 def running(recognition: RecognitionServer) -> contextlib.AbstractContextManager[int]:

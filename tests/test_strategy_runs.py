@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from conftest import shipped_config
+from helpers import require
 
 from facebench.errors import FacebenchError
 from facebench.strategies.experiment import run_strategy
@@ -19,8 +20,8 @@ from facebench.strategies.settings import StrategySettings
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CI = shipped_config("ci.yaml")["strategies"]
 LAN = LinkProfile("lan", 1000.0, 1000.0, 1.0)
+# Why the CI run's links could not be emulated here (the workflow's own check), or None.
 REASON = network_emulation_reason([LinkProfile.from_config(n, e) for n, e in CI["links"].items()])
-needs_links = pytest.mark.skipif(REASON is not None, reason=f"no network emulation: {REASON}")
 
 
 def _namespaces() -> set[str]:
@@ -32,6 +33,7 @@ def test_ci_run_has_every_strategy_on_every_link_or_says_why_not(workflow_dir):
     strategies = workflow_dir / "results" / "strategies"
     summary = pd.read_csv(strategies / "summary.csv", dtype={"resolution": str})
     if REASON is not None:
+        require("netns", REASON)
         assert summary.empty
         assert "not measured" in (strategies / "strategies_latency.svg").read_text()
         return
@@ -52,6 +54,7 @@ def test_ci_run_has_every_strategy_on_every_link_or_says_why_not(workflow_dir):
 def test_each_run_records_its_link_check_and_what_the_edge_is(workflow_dir):
     runs = sorted((workflow_dir / "results" / "strategies" / "runs").glob("*/*/*/run.json"))
     if REASON is not None:
+        require("netns", REASON)
         assert runs == []
         return
     assert len(runs) == len(CI["names"]) * len(CI["links"]) * len(CI["resolutions"])
@@ -70,7 +73,7 @@ def test_each_run_records_its_link_check_and_what_the_edge_is(workflow_dir):
         )
 
 
-@needs_links
+@pytest.mark.usefixtures("link_emulation")
 def test_a_server_killed_mid_run_fails_the_run_and_leaves_nothing(workflow_dir, tmp_path):
     resources = workflow_dir / "resources"
     settings = StrategySettings(

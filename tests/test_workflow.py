@@ -12,7 +12,7 @@ from conftest import (
     REPO_ROOT,
     SOURCE_HASH_FILE,
     ci_config,
-    rerun_args,
+    clear_if_stale,
     snakemake,
     source_hash,
     user_table_config,
@@ -115,22 +115,31 @@ def test_no_face_images_written(workflow_dir):
     assert written == []
 
 
-def test_reused_workdir_is_rebuilt_after_a_source_change(tmp_path, workflow_dir):
+def test_ci_run_records_its_sources(workflow_dir):
     assert (workflow_dir / SOURCE_HASH_FILE).read_text().strip() == source_hash()
+
+
+def test_reused_workdir_is_rebuilt_after_a_source_change(tmp_path):
     root = tmp_path / "repo"
     (root / "src" / "facebench").mkdir(parents=True)
-    (root / "workflow").mkdir()
+    (root / "config").mkdir()
     module = root / "src" / "facebench" / "faces.py"
     module.write_text("MARGIN = 44\n")
     before = source_hash(root)
     work = tmp_path / "work"
     (work / "results").mkdir(parents=True)
-    with pytest.warns(UserWarning, match="trusted"):
-        assert rerun_args(work, before) == []  # no record yet
+    with pytest.raises(pytest.fail.Exception, match="not a test run's directory"):
+        clear_if_stale(work, before)  # no record: not ours
     (work / SOURCE_HASH_FILE).write_text(before + "\n")
-    assert rerun_args(work, before) == []
+    clear_if_stale(work, before)
+    assert (work / "results").is_dir()
     module.write_text("MARGIN = 0\n")  # a change in code the rule scripts only import
-    assert rerun_args(work, source_hash(root)) == ["--forceall"]
+    (root / "config" / "ci.yaml").write_text("alignment: crop\n")  # and in a config
+    after = source_hash(root)
+    assert after != before
+    (work / "results" / "stale.csv").write_text("")
+    clear_if_stale(work, after)
+    assert sorted(p.name for p in work.iterdir()) == [SOURCE_HASH_FILE]
 
 
 def test_corrupt_sdist_fails_cleanly(tmp_path):
