@@ -16,7 +16,7 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 # facebench and everything below it; a module takes the layer of the longest name covering it,
 # so new modules of a package need no entry.
 LAYERS = [
-    ("foundations", "errors fileio schemas boxes devices workflow"),
+    ("foundations", "errors fileio schemas boxes devices workflow report_entries"),
     ("models", "models"),  # the nets' definitions and model file layout; no framework runs here
     ("frameworks", "backends"),  # load a model file and run it, one module per framework
     ("conversions", "convert"),
@@ -27,17 +27,10 @@ LAYERS = [
     ("harness", "sensors measure runinfo runner run probe bench parity"),
     ("remote", "remote"),  # the recognition server, its protocol and batcher
     ("experiments", "strategies serving"),
-    # an experiment's summary and figures are analysis (moving into analysis/<experiment>/)
-    ("analysis", "analysis strategies.summary strategies.figures serving.summary serving.figures"),
-    ("interface", "collect configdoc config plan cli"),  # config, plan: issue 23, item 1
+    ("analysis", "analysis"),  # every experiment's reader, summary and figures
+    ("interface", "collect configdoc config plan cli"),
 ]
 LAYER_NAMES = [name for name, _ in LAYERS]
-
-# Known exceptions, each with why; the test fails when one is no longer needed.
-ALLOWED_CYCLES = {
-    # serving's summary and its figures, being split into analysis/serving/ (issue 23, item 6)
-    frozenset({"facebench.serving.figures", "facebench.serving.summary"}),
-}
 
 
 def _modules() -> dict[str, Path]:
@@ -168,13 +161,8 @@ def test_no_import_from_a_higher_layer():
 
 def test_no_cycle_between_modules():
     graph = _graph()
-    cycles = _cycles(graph)
-    found = [
-        _loop(graph, members) for members in cycles if frozenset(members) not in ALLOWED_CYCLES
-    ]
+    found = [_loop(graph, members) for members in _cycles(graph)]
     assert not found, "import cycles between modules:\n" + "\n".join(found)
-    stale = ALLOWED_CYCLES - {frozenset(members) for members in cycles}
-    assert not stale, f"no longer a cycle, remove from ALLOWED_CYCLES: {[sorted(s) for s in stale]}"
 
 
 def test_no_cycle_between_parts():
