@@ -81,7 +81,10 @@ def test_tables(results, config, tabulated_runs):
     assert (table6["total_time_p50_s"] < table6["total_time_p99_s"]).all()
     assert (table6["detection_time_p50_s"] < table6["detection_time_p99_s"]).all()
     assert table6[["detection_time_s", "recognition_time_s", "fps", "faces"]].gt(0).all().all()
-    accuracy = pd.read_csv(results / "tables" / "accuracy.csv")
+    # The rates below are of all six inputs (the two videos identify differently): checked for
+    # the configurations that kept them all (every one when invalid runs are kept, as in CI).
+    whole = table6.loc[table6["n_inputs"] == 2 * 3, ["device", "detector", "recognizer"]]
+    accuracy = pd.read_csv(results / "tables" / "accuracy.csv").merge(whole)
     assert accuracy["recall"].gt(0.5).all()
     # The CI run identifies ~0.71 of its matched faces (gallery of the sdist's few photos,
     # tiny low-resolution faces in the generated videos); 0.5 is well below that noise but far
