@@ -193,7 +193,7 @@ def test_validity_verdicts_are_complete_and_consistent(results, config):
     fails, each failure is named in its reasons, and the rules the CI run satisfies by design
     pass whatever the host load (frames, warm-up, parity; one repeat: not compared)."""
     settings = config["validity"]
-    checked = pd.read_csv(results / "validity.csv", dtype={"resolution": str})
+    checked = pd.read_csv(results / "validity.csv", dtype={"resolution": str, "reasons": str})
     run_dirs = _run_dirs(results)
     assert len(checked) == len(run_dirs) and checked["run"].is_unique
     metas = {str(r): json.loads((r / "run.json").read_text()) for r in run_dirs}
