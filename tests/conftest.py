@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 from helpers import require_or_skip, run_in_own_group
@@ -158,6 +159,18 @@ def workflow_dir(tmp_path_factory) -> Path:
         SDIST_CACHE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(downloaded, SDIST_CACHE)
     return workdir
+
+
+@pytest.fixture(scope="session")
+def tabulated_runs(workflow_dir: Path) -> pd.DataFrame:
+    """The rows of the CI run's results/validity.csv whose runs its tables keep: every run
+    unless ``validity.exclude_invalid``, then the valid ones (which runs fail depends on the
+    host's load, so the tests count what was kept, never a fixed number)."""
+    config = yaml.safe_load((workflow_dir / "config.yaml").read_text())
+    runs = pd.read_csv(
+        workflow_dir / "results" / "validity.csv", dtype={"resolution": str}, keep_default_na=False
+    )
+    return runs[runs["valid"]] if config["validity"]["exclude_invalid"] else runs
 
 
 @pytest.fixture(scope="session")

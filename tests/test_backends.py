@@ -4,6 +4,7 @@ bad names and bad model files are one-line errors."""
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 
@@ -13,6 +14,7 @@ import pytest
 from facebench.backends.openvino import OpenvinoModel
 from facebench.backends.registry import (
     DETECTORS,
+    INPUT_SHAPES,
     RECOGNIZERS,
     availability,
     load_recognizer,
@@ -123,13 +125,17 @@ def test_unknown_backend_and_missing_model_are_one_line_errors(tmp_path):
         load_recognizer("onnx", tmp_path, threads=1)
 
 
-def _tiny_onnx_model() -> bytes:
-    """A valid one-node ONNX model (Relu over a float tensor), serialised."""
-    from onnx import TensorProto, helper
+def _tiny_onnx_model(net: str = FACENET) -> bytes:
+    """A valid one-node ONNX model (a float tensor plus a 3-vector of weights) with ``net``'s
+    input shape, serialised."""
+    from onnx import TensorProto, helper, numpy_helper
 
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 4])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [None, 4])
-    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "tiny", [x], [y])
+    shape = [None, *INPUT_SHAPES[net]]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, shape)
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, shape)
+    bias = numpy_helper.from_array(np.arange(3, dtype=np.float32), "bias")
+    node = helper.make_node("Add", ["x", "bias"], ["y"])
+    graph = helper.make_graph([node], "tiny", [x], [y], initializer=[bias])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     return model.SerializeToString()
@@ -168,13 +174,66 @@ def test_file_that_is_not_a_model_is_a_one_line_error(name, tmp_path):
 def test_bad_detector_net_file_names_the_net(tmp_path):
     paths = [model_file(tmp_path, "onnx", net) for net in MTCNN_NETS]
     paths[0].parent.mkdir(parents=True)
-    for path in paths:
-        path.write_bytes(_tiny_onnx_model())
+    for path, net in zip(paths, MTCNN_NETS, strict=True):
+        path.write_bytes(_tiny_onnx_model(net))
     paths[1].write_bytes(b"junk")
     with pytest.raises(
         FacebenchError, match=rf"^{re.escape(str(paths[1]))}: not a valid onnx model"
     ):
         load_detector("onnx", tmp_path, threads=1)
+
+
+def test_model_of_another_net_is_a_one_line_error_naming_both(tmp_path):
+    path = model_file(tmp_path, "onnx", FACENET)
+    path.parent.mkdir(parents=True)
+    path.write_bytes(_tiny_onnx_model("rnet"))
+    with pytest.raises(FacebenchError) as error:
+        load_recognizer("onnx", tmp_path, threads=1)
+    assert str(error.value) == (
+        f"{path}: not a model of facenet (input 24x24x3 per sample, expected 160x160x3)"
+    )
+    paths = [model_file(tmp_path, "onnx", net) for net in MTCNN_NETS]
+    for path, net in zip(paths, ("pnet", "onet", "onet"), strict=True):
+        path.write_bytes(_tiny_onnx_model(net))
+    with pytest.raises(FacebenchError) as error:
+        load_detector("onnx", tmp_path, threads=1)
+    assert str(error.value) == (
+        f"{paths[1]}: not a model of rnet (input 48x48x3 per sample, expected 24x24x3)"
+    )
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in ("tf", "tflite", "onnx", "openvino") if n in RUNNABLE_RECOGNIZERS]
+)
+def test_converted_pnet_in_place_of_facenet_is_named(name, models_dir, tmp_path):
+    """Each framework's real P-Net file where its FaceNet should be: the input shape tells."""
+    spec = RECOGNIZERS[name]
+    pnet = model_file(models_dir, spec.framework, "pnet", spec.precision)
+    facenet = model_file(tmp_path, spec.framework, FACENET, spec.precision)
+    facenet.parent.mkdir(parents=True)
+    shutil.copyfile(pnet, facenet)
+    if spec.framework == "openvino":  # the weights beside the .xml
+        shutil.copyfile(pnet.with_suffix(".bin"), facenet.with_suffix(".bin"))
+    with pytest.raises(FacebenchError) as error:
+        load_recognizer(name, tmp_path, threads=2)
+    assert str(error.value) == (
+        f"{facenet}: not a model of facenet (input ?x?x3 per sample, expected 160x160x3)"
+    )
+
+
+def test_truncated_openvino_weights_are_a_one_line_error(tmp_path):
+    ov = pytest.importorskip("openvino")
+    onnx_path, xml = tmp_path / "tiny.onnx", model_file(tmp_path, "openvino", FACENET)
+    onnx_path.write_bytes(_tiny_onnx_model())
+    ov.save_model(ov.convert_model(onnx_path), xml, compress_to_fp16=False)
+    assert load_recognizer("openvino", tmp_path, threads=1).info["framework"] == "openvino"
+    weights = xml.with_suffix(".bin")
+    weights.write_bytes(weights.read_bytes()[:-4])  # the last float of the bias cut off
+    with pytest.raises(FacebenchError) as error:
+        load_recognizer("openvino", tmp_path, threads=1)
+    assert str(error.value) == (
+        f"{xml}: not a valid openvino model (Incorrect weights in bin file!)"
+    )
 
 
 def _config(detector="onnx", recognizers=("onnx",)) -> dict:

@@ -85,8 +85,9 @@ def test_cli_error_is_one_line(tmp_path):
     assert errors[0].startswith("facebench: error: ") and str(tmp_path) in errors[0]
 
 
-def test_analyse_without_snakemake(workflow_dir, tmp_path):
-    """`facebench analyse` on the end-to-end run's tree gives the workflow's outputs."""
+def test_analyse_without_snakemake(workflow_dir, tabulated_runs, tmp_path):
+    """`facebench analyse` on the end-to-end run's tree gives the workflow's outputs, whose
+    frame counts are those the kept runs recorded."""
     root = workflow_dir
     result = subprocess.run(
         [
@@ -114,6 +115,14 @@ def test_analyse_without_snakemake(workflow_dir, tmp_path):
     ours = pd.read_csv(tmp_path / "tables" / "table6.csv")
     workflow = pd.read_csv(root / "results" / "tables" / "table6.csv")
     pd.testing.assert_frame_equal(ours, workflow)
+    config = ["device", "detector", "recognizer"]
+    measured = {}
+    for run in tabulated_runs.itertuples():
+        summary = json.loads((root / run.run / "run.json").read_text())["summary"]
+        key = (run.device, run.detector, run.recognizer)
+        measured[key] = measured.get(key, 0) + summary["measured_frames"]
+    counted = ours[ours["n_frames"] > 0].set_index(config)["n_frames"]
+    assert counted.to_dict() == measured
 
 
 def test_analyse_bad_config_is_one_line(tmp_path):

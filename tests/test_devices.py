@@ -109,21 +109,38 @@ def test_device_entries_the_schema_accepts(entry):
 
 
 @pytest.mark.parametrize(
-    "entry",
+    ("entry", "error"),
     [
-        {"class": "fog"},
-        {"class": "edge", "emulates": "cloud"},  # only an emulated device emulates
-        {"class": "emulated", "emulates": "emulated"},
-        {"class": "edge", "reach": {"slurm": {}}},  # no partition
-        {"class": "edge", "reach": {"ssh": {}}},  # no host
-        {"class": "edge", "reach": {"local": {}, "ssh": {"host": "x"}}},  # two ways
-        {"class": "edge", "reach": {"kubernetes": {}}},
-        {"class": "edge", "reach": {"slurm": {"partition": "p", "gpus": 1}}},  # typo
-        {"class": "edge", "gpu": 1},
+        ({"class": "fog"}, "'fog' is not one of ['edge', 'cloud', 'emulated']"),
+        (  # only an emulated device emulates
+            {"class": "edge", "emulates": "cloud"},
+            "should not be valid under {'required': ['emulates']}",
+        ),
+        (
+            {"class": "emulated", "emulates": "emulated"},
+            "'emulated' is not one of ['edge', 'cloud']",
+        ),
+        ({"class": "edge", "reach": {"slurm": {}}}, "'partition' is a required property"),
+        ({"class": "edge", "reach": {"ssh": {}}}, "'host' is a required property"),
+        (  # two ways
+            {"class": "edge", "reach": {"local": {}, "ssh": {"host": "x"}}},
+            "{'local': {}, 'ssh': {'host': 'x'}} has too many properties",
+        ),
+        (
+            {"class": "edge", "reach": {"kubernetes": {}}},
+            "Additional properties are not allowed ('kubernetes' was unexpected)",
+        ),
+        (  # typo
+            {"class": "edge", "reach": {"slurm": {"partition": "p", "gpus": 1}}},
+            "Additional properties are not allowed ('gpus' was unexpected)",
+        ),
+        ({"class": "edge", "gpu": 1}, "1 is not of type 'string', 'null'"),
     ],
 )
-def test_device_entries_the_schema_rejects(entry):
-    assert _device_errors(**entry)
+def test_device_entries_the_schema_rejects(entry, error):
+    """Each bad entry fails the schema once, for its own reason."""
+    errors = _device_errors(**entry)
+    assert len(errors) == 1 and errors[0].endswith(error), errors
 
 
 def test_emulated_devices_never_count_as_edge_or_cloud():

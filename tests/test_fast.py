@@ -228,13 +228,19 @@ def test_write_fast_comparison_writes_and_prints(tmp_path, capsys):
     assert "accuracy held, boxes the same" in lines[0]
 
 
-def test_the_ci_run_compares_its_fast_preset_with_the_baseline(workflow_dir):
-    """The workflow's comparison: a row per input and the pooled row, the preset's runs
-    recording the settings that make it fast."""
+def test_the_ci_run_compares_its_fast_preset_with_the_baseline(workflow_dir, tabulated_runs):
+    """The workflow's comparison: a row per input both sides kept and the pooled row, speeds
+    and frame counts as the aggregated frames give them, the preset's runs recording the
+    settings that make it fast."""
     config = yaml.safe_load((workflow_dir / "config.yaml").read_text())
     settings, results = config["fast"], workflow_dir / "results"
-    table = pd.read_csv(results / "fast" / "comparison.csv")
-    inputs = len(config["videos"]["generated"]) * len(config["videos"]["resolutions"])
+    table = pd.read_csv(results / "fast" / "comparison.csv", dtype={"resolution": str})
+    sides = {"fast": {"device": settings["device"]}, "baseline": settings["baseline"]}
+    kept = {}
+    for side, selected in sides.items():
+        runs = tabulated_runs[(tabulated_runs[list(selected)] == pd.Series(selected)).all(axis=1)]
+        kept[side] = set(zip(runs["video"], runs["resolution"], strict=True))
+    inputs = len(kept["fast"] & kept["baseline"])
     assert list(table.columns) == list(reader.COMPARISON_COLUMNS)
     preset = config["runs"]["devices"][settings["device"]]
     assert len(preset["detectors"]) == 1 and set(table.device) == {settings["device"]}
@@ -246,8 +252,24 @@ def test_the_ci_run_compares_its_fast_preset_with_the_baseline(workflow_dir):
     assert (pooled.video, pooled.resolution) == ("all", "all")
     assert pooled.fps_fast == pytest.approx(table.fps_fast.iloc[:-1].mean(), rel=1e-5)
     assert pooled.n_matched_boxes > 0 and 0.5 <= pooled.mean_box_iou <= 1
-    assert pooled.accuracy_held == (pooled.max_drop_points <= 100 * settings["max_accuracy_drop"])
-    assert pooled.boxes_same == (pooled.mean_box_iou >= settings["min_box_iou"])
+    frames = pd.read_parquet(results / "aggregate" / "frames.parquet")
+    frames = frames.astype({c: str for c in ("device", "detector", "recognizer", "video")})
+    frames["resolution"] = frames["resolution"].astype(str)
+    for row in table.iloc[:-1].itertuples():  # per input: the measured frames' count and rate
+        for side, selected in sides.items():
+            mine = frames[
+                (frames[list(selected)] == pd.Series(selected)).all(axis=1)
+                & (frames["video"] == row.video)
+                & (frames["resolution"] == row.resolution)
+            ]
+            assert getattr(row, f"fps_{side}") == pytest.approx(
+                len(mine) / mine["t_total_s"].sum(), rel=1e-5
+            ), (side, row.video, row.resolution)
+            if side == "fast":
+                assert row.n_frames == len(mine)
+    assert pooled.n_frames == table.n_frames.iloc[:-1].sum()
+    speedups = (table.fps_fast / table.fps_baseline).tolist()
+    assert table.speedup.tolist() == pytest.approx(speedups, rel=1e-5)  # 6 digits in the CSV
     for path in (results / "runs" / settings["device"]).glob("*/*/rep*/run.json"):
         meta = json.loads(path.read_text())
         assert meta["config"]["pyramid_resize"] == preset["pyramid_resize"] == "halving"

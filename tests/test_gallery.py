@@ -87,3 +87,39 @@ def test_damaged_gallery_is_a_one_line_error_naming_the_file(tmp_path, damage):
     assert "\n" not in str(error.value)
     if damage == "no_embeddings":
         assert "no array embeddings" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("names", "embeddings", "shown"),
+    [
+        (["a", "b"], np.ones((3, 128)), r"names \(2,\), embeddings \(3, 128\)"),
+        (["a"], np.ones((1, 512)), r"names \(1,\), embeddings \(1, 512\)"),
+        ([["a"]], np.ones((1, 128)), r"names \(1, 1\), embeddings \(1, 128\)"),
+    ],
+)
+def test_gallery_with_mismatched_arrays_is_an_error_naming_the_file(
+    tmp_path, names, embeddings, shown
+):
+    npz = tmp_path / "g.npz"
+    Gallery(np.array(["a"]), l2_normalize(np.ones((1, 128))), 1.0).save(npz)
+    np.savez(npz, names=np.array(names), embeddings=embeddings)
+    with pytest.raises(FacebenchError) as error:
+        Gallery.load(npz)
+    assert re.fullmatch(
+        rf"{re.escape(str(npz))}: not a facebench gallery \({shown}: expected one 128-d "
+        r"embedding per name\)",
+        str(error.value),
+    )
+
+
+def test_gallery_of_another_recognizer_is_an_error_naming_both(tmp_path):
+    npz = tmp_path / "onnx.npz"
+    Gallery(np.array(["a"]), l2_normalize(np.ones((1, 128))), 1.0, {"recognizer": "onnx"}).save(npz)
+    assert Gallery.load(npz, "onnx").metadata["recognizer"] == "onnx"
+    assert Gallery.load(npz).metadata["recognizer"] == "onnx"  # no recognizer named: no check
+    with pytest.raises(FacebenchError) as error:
+        Gallery.load(npz, "tflite-int8")
+    assert str(error.value).startswith(
+        f"{npz}: gallery enrolled with recognizer onnx, not tflite-int8"
+    )
+    assert "\n" not in str(error.value)

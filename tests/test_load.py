@@ -65,10 +65,13 @@ def test_a_server_slower_than_the_load_rejects_and_the_generator_still_ends() ->
     start = time.monotonic()
     with serving(recognition(0.2)) as port:
         requests, _ = asyncio.run(run_cameras(HOST, port, cloud_clip(), 4, 1.0, 0.0, settle_s=5))
-    assert time.monotonic() - start < 6
+    # 1 s of cameras and at most settle_s=5 for the last replies; 4 s more for a busy host
+    assert time.monotonic() - start < 10
     status = requests["status"].value_counts()
     assert len(requests) == 80 and set(status.index) == {"ok", "rejected"}
-    assert 3 <= status["ok"] <= 20 and status["rejected"] >= 50
+    # The server sleeps 0.2 s a frame: about 5 answered in the second of sending and the
+    # queued ones after; a busy host only slows it, so never more than that, at least one
+    assert 1 <= status["ok"] <= 20 and status["rejected"] >= 50
     assert requests["t_reply_ns"].notna().all()
 
 
@@ -128,7 +131,9 @@ def test_a_connection_the_server_closes_ends_that_camera_only() -> None:
     start = time.monotonic()
     with serving(closing_after(3)) as port:
         requests, _ = asyncio.run(run_cameras(HOST, port, cloud_clip(), 3, 1.0, 0.0))
-    assert time.monotonic() - start < 3  # no settle wait for a closed camera
+    # 1 s of cameras, then no settle wait (10 s) for the closed camera: 5 s leaves a busy
+    # host room and still tells the two apart
+    assert time.monotonic() - start < 5
     cut = requests[requests["camera"] == 0]
     assert len(cut) == 20 and cut["status"].tolist() == ["ok"] * 3 + ["lost"] * 17
     assert cut["t_sent_ns"].iloc[5:].isna().all()  # not sent once closed

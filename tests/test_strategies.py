@@ -142,10 +142,19 @@ def test_server_rejects_garbage_and_keeps_serving(serving) -> None:
         sock.sendall(np.random.default_rng(0).bytes(4096))
     with _connect(port) as sock:
         sock.sendall(encode({"kind": "frame", "frame": 1}, b"x" * 1000)[:500])
+    # one error each: bad JSON, bad JPEG, unknown kind, oversized payload, random bytes (their
+    # first 8 bytes declare an oversized payload); a message cut off by a disconnect is none.
+    # The last connections are served concurrently with this one: ask until they are counted.
     with _connect(port) as sock:
+        polls, deadline = 1, time.monotonic() + 10
+        while (stats := _request(sock, {"kind": "stats"}))["errors"] < 5:
+            assert time.monotonic() < deadline, stats
+            polls += 1
+            time.sleep(0.02)
+        time.sleep(0.2)  # nothing more comes
         stats = _request(sock, {"kind": "stats"})
-    assert stats["errors"] >= 4 and stats["connections"] >= 5
-    assert recognition.counters.messages == 4  # hello, frame, launch, stats
+    assert (stats["errors"], stats["connections"]) == (5, 5)
+    assert recognition.counters.messages == 3 + polls + 1  # hello, frame, launch, the stats
 
 
 def _flood(port: int, queue_size: int) -> tuple[list[dict], dict]:
@@ -286,14 +295,14 @@ def test_a_batch_answers_every_client_as_one_at_a_time_would() -> None:
         _crops_message(2, ["blue", "red"], [1, 2]),
         ({"kind": "frame", "frame": 3}, encode_jpeg(_painted(None, None), 95)),
     ]
-    batched = RecognitionServer(colour_pipeline(0.05), max_batch=4, max_queue_delay_s=2.0)
+    batched = RecognitionServer(colour_pipeline(0.05), max_batch=4, max_queue_delay_s=10.0)
     with running(batched) as port:
         start = time.monotonic()
         replies = _together(port, messages)
         elapsed_s = time.monotonic() - start
     with running(RecognitionServer(colour_pipeline(0.05))) as port:
         alone = _together(port, messages)
-    assert elapsed_s < 2.0  # the batch ran when full, not after the delay
+    assert elapsed_s < 5.0  # the batch ran when full, not after the 10-s delay
     assert [_seen(r) for r in replies] == [_seen(r) for r in alone]
     assert [[f["identity"] for f in r["faces"]] for r in replies] == [
         ["red", "blue"],
@@ -355,10 +364,10 @@ def test_a_client_that_stops_reading_delays_no_one_else(monkeypatch) -> None:
                 for frame in range(300):
                     stalled.sendall(encode({"kind": "faces", "frame": frame, "faces": rows}))
             jpeg = encode_jpeg(np.zeros((48, 64, 3), np.uint8), 90)
-            sock.settimeout(5.0)  # a batcher waiting on the stalled client never answers
+            sock.settimeout(20.0)  # a batcher waiting on the stalled client never answers
             reply = _request(sock, {"kind": "frame", "frame": 0}, jpeg)
             assert reply["kind"] == "result"
-            deadline = time.monotonic() + 5.0
+            deadline = time.monotonic() + 20.0  # a poll: ends once true
             while recognition.counters.slow_clients == 0 and time.monotonic() < deadline:
                 time.sleep(0.01)
             assert _request(sock, {"kind": "frame", "frame": 1}, jpeg)["kind"] == "result"
@@ -373,7 +382,7 @@ def test_a_client_that_leaves_has_its_waiting_messages_withdrawn() -> None:
             for frame in range(5):
                 leaving.sendall(encode({"kind": "frame", "frame": frame}, jpeg))
         with _connect(port) as sock:
-            deadline = time.monotonic() + 5.0
+            deadline = time.monotonic() + 20.0  # a poll: ends once true
             while _request(sock, {"kind": "stats"})["dropped"] < 5:
                 assert time.monotonic() < deadline, "results of a departed client not dropped"
                 time.sleep(0.01)

@@ -373,6 +373,16 @@ def test_the_exclusion_switch_removes_exactly_the_invalid_runs_from_table6(aggre
         expected.astype({c: str for c in tables.CONFIG}),
     )
     assert (table["n_runs"] == 3).all() and (table["n_invalid_runs_excluded"] == 3).all()
+    # what is left, counted on the raw frames: each configuration's video1 frames at 3 sizes
+    video1 = everything.frames[everything.frames["video"] == "video1"]
+    counts = video1.groupby(tables.CONFIG, observed=True).size()
+    counts.index = counts.index.map(lambda key: tuple(map(str, key)))
+    shown = table.astype({c: str for c in tables.CONFIG}).set_index(tables.CONFIG)
+    assert shown["n_frames"].to_dict() == counts.to_dict()
+    assert (table["n_inputs"] == 3).all()
+    assert set(zip(*(table[c].astype(str) for c in tables.CONFIG), strict=True)) == set(
+        counts.index
+    )
 
     off = Aggregate.read(aggregated / "aggregate", validity_csv, exclude_invalid=False)
     assert off.excluded is None and len(off.frames) == len(everything.frames)

@@ -7,8 +7,10 @@ import itertools
 import re
 import subprocess
 from collections import deque
+from fractions import Fraction
 from pathlib import Path
 
+import av
 import imageio_ffmpeg
 import numpy as np
 import pandas as pd
@@ -28,7 +30,7 @@ from facebench.videos.groundtruth import (
     validate_groundtruth,
     write_groundtruth,
 )
-from facebench.videos.reader import open_reader
+from facebench.videos.reader import open_reader, open_video_stream
 from facebench.videos.transcode import (
     check_resolutions,
     fit_transform,
@@ -415,3 +417,68 @@ def test_user_table_rejects_a_bad_fps(tmp_path, fps):
     output = result.stdout + result.stderr
     expected = f"{table}: mine: fps: {fps} is less than or equal to the minimum of 0"
     assert expected in output.splitlines(), output[-2000:]
+
+
+def _ffmpeg(*args: str | Path) -> None:
+    subprocess.run([imageio_ffmpeg.get_ffmpeg_exe(), "-loglevel", "error", *args], check=True)
+
+
+def test_rotated_video_is_a_one_line_error(tmp_path):
+    """A phone video stored sideways with a display matrix: OpenCV turns it, PyAV and the
+    ground truth do not, so it is refused rather than read two ways."""
+    rotated = tmp_path / "rotated.mp4"
+    flat = _test_pattern(tmp_path / "flat.mp4", 10, 5)
+    _ffmpeg("-display_rotation", "90", "-i", flat, "-c", "copy", rotated)
+    with pytest.raises(FacebenchError) as error:
+        probe_video(rotated)
+    assert str(error.value) == (
+        f"{rotated}: rotated 90 degrees by its display matrix (readers and ground truth would "
+        "disagree on up): re-encode it upright first (ffmpeg -i IN OUT applies the rotation)"
+    )
+
+
+def test_variable_frame_rate_needs_an_fps(tmp_path):
+    """Ten frames 0.1 s apart, then ten 0.05 s apart: an error unless an fps restamps them."""
+    vfr = tmp_path / "vfr.mp4"
+    with av.open(str(vfr), "w") as container:  # frames stamped by hand, in 1/20 s
+        stream = container.add_stream("libx264", rate=20)
+        stream.width, stream.height, stream.pix_fmt = 160, 120, "yuv420p"
+        for index, pts in enumerate([*range(0, 20, 2), *range(20, 30)]):
+            frame = av.VideoFrame.from_ndarray(np.full((120, 160, 3), index * 10, np.uint8))
+            frame.pts, frame.time_base = pts, Fraction(1, 20)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode())
+    with pytest.raises(FacebenchError) as error:
+        probe_video(vfr)
+    assert str(error.value) == (
+        f"{vfr}: variable frame rate (frames 0.05 to 0.1 s apart): give its fps in the video "
+        "table (every frame restamped at that rate) or re-encode it at one rate"
+    )
+    assert probe_video(vfr, fps=20)["frame_count"] == 20
+    out = tmp_path / "480.mp4"
+    transcode(vfr, out, 160, 120, fps=20, frame_count=20)
+    assert (probe_video(out)["fps"], probe_video(out)["frame_count"]) == (20, 20)
+
+
+@pytest.mark.parametrize(
+    ("name", "encode"),
+    [
+        ("yuv444.mp4", ["-c:v", "libx264", "-pix_fmt", "yuv444p"]),
+        ("rgb.mkv", ["-c:v", "ffv1", "-pix_fmt", "bgr0"]),  # RGB, frame count not in the index
+    ],
+)
+def test_non_yuv420_video_is_transcoded_to_yuv420_frame_for_frame(tmp_path, name, encode):
+    source = tmp_path / name
+    _ffmpeg("-f", "lavfi", "-i", "testsrc=size=160x120:rate=10", "-frames:v", "12", *encode, source)
+    probe = probe_video(source)
+    assert (probe["fps"], probe["frame_count"]) == (10, 12)
+    out = tmp_path / "480.mp4"
+    assert transcode(source, out, 160, 120, frame_count=12) == (1.0, 1.0, 0.0, 0.0)
+    container, stream = open_video_stream(out)
+    with container:
+        assert (stream.codec_context.pix_fmt, stream.frames) == ("yuv420p", 12)
+    with open_reader(source, "pyav") as a, open_reader(out, "pyav") as b:
+        original, transcoded = (np.stack(list(r)).astype(np.int16) for r in (a, b))
+    # chroma halved and crf 23 on a sharp test pattern: a few levels on average, not a shift
+    assert original.shape == transcoded.shape == (12, 120, 160, 3)
+    assert np.abs(original - transcoded).mean() < 8

@@ -14,6 +14,7 @@ import numpy as np
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, write_json
 from facebench.identify import nearest
+from facebench.models.layout import FACENET_EMBEDDING_SIZE
 
 UNKNOWN = "unknown"
 TOO_SMALL = "too_small"  # a detected face below the gallery's minimum size, not identified
@@ -61,8 +62,9 @@ class Gallery:
         )
 
     @classmethod
-    def load(cls, npz_path: Path) -> Gallery:
-        """The gallery saved as ``npz_path`` and its ``.json`` sidecar; a file that is not one
+    def load(cls, npz_path: Path, recognizer: str | None = None) -> Gallery:
+        """The gallery saved as ``npz_path`` and its ``.json`` sidecar, enrolled with
+        ``recognizer`` when given; a file that is not one, or a gallery of another recognizer,
         is a FacebenchError naming it."""
         npz_path, json_path = Path(npz_path), Path(npz_path).with_suffix(".json")
         if not npz_path.is_file():
@@ -78,9 +80,10 @@ class Gallery:
                 names, embeddings = (data[k] for k in GALLERY_ARRAYS)
         except (OSError, ValueError, zipfile.BadZipFile) as error:
             raise FacebenchError(f"{npz_path}: not a facebench gallery ({error})") from error
+        _check_arrays(npz_path, names, embeddings)
         try:
             metadata = json.loads(json_path.read_text())
-            return cls(
+            gallery = cls(
                 names,
                 embeddings,
                 metadata["threshold_l2"],
@@ -91,3 +94,20 @@ class Gallery:
             raise FacebenchError(
                 f"{json_path}: not a facebench gallery sidecar ({error!r})"
             ) from error
+        enrolled_with = metadata.get("recognizer")
+        if recognizer is not None and enrolled_with not in (None, recognizer):
+            raise FacebenchError(
+                f"{npz_path}: gallery enrolled with recognizer {enrolled_with}, not {recognizer}"
+                f" (its embeddings do not match {recognizer}'s; use resources/gallery/"
+                f"{recognizer}.npz)"
+            )
+        return gallery
+
+
+def _check_arrays(npz_path: Path, names: np.ndarray, embeddings: np.ndarray) -> None:
+    """Raise unless ``names`` is one name per row of ``embeddings``, which are FaceNet's size."""
+    if names.ndim != 1 or embeddings.shape != (len(names), FACENET_EMBEDDING_SIZE):
+        raise FacebenchError(
+            f"{npz_path}: not a facebench gallery (names {names.shape}, embeddings "
+            f"{embeddings.shape}: expected one {FACENET_EMBEDDING_SIZE}-d embedding per name)"
+        )

@@ -131,7 +131,7 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
         MtcnnParams(pyramid_resize=config.pyramid_resize),
     )
     recognizer = load_recognizer(config.recognizer, config.models_dir, config.recognizer_threads)
-    gallery = Gallery.load(config.gallery)
+    gallery = Gallery.load(config.gallery, config.recognizer)
     load_s = time.perf_counter() - t0
     pipeline = FacePipeline(detector, recognizer, gallery, config.alignment, config.batching)
     sensors = default_sensors()

@@ -43,6 +43,7 @@ class Model(Protocol):
     """One model file loaded by one framework: a float32 batch in, every output as an array."""
 
     info: dict  # framework, version, precision that ran, ...
+    input_shape: tuple[int | None, ...]  # one sample's input dims, None where free (H, W, C)
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]: ...
 

@@ -25,6 +25,8 @@ class OrtModel:
         options.add_session_config_entry("session.force_spinning_stop", "1")
         self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         self._input = self.session.get_inputs()[0].name
+        dims = self.session.get_inputs()[0].shape[1:]
+        self.input_shape = tuple(d if isinstance(d, int) else None for d in dims)
         self.info = {
             "framework": "onnxruntime",
             "version": ort.__version__,

@@ -40,8 +40,9 @@ class OpenvinoModel:
             "PERFORMANCE_HINT": "LATENCY",
             "INFERENCE_PRECISION_HINT": _HINTS[precision],
         }
-        free = [dim.is_dynamic for dim in list(self._model.inputs[0].partial_shape)[1:]]
-        self._static = static_shapes and any(free)
+        dims = list(self._model.inputs[0].partial_shape)[1:]
+        self.input_shape = tuple(None if d.is_dynamic else d.get_length() for d in dims)
+        self._static = static_shapes and None in self.input_shape
         self._requests: dict[tuple[int, ...], tuple] = {}
         self._seen: set[tuple[int, ...]] = set()  # shapes met once, not compiled yet
         compiled = self._core.compile_model(self._model, "CPU", self._config)

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from facebench.backends.base import CallableNets, Model, ModelRecognizer
 from facebench.errors import FacebenchError
+from facebench.faces import FACE_SIZE_PX
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file
+from facebench.mtcnn import ONET_INPUT_PX, RNET_INPUT_PX
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,14 @@ MODEL_CLASSES = {
     "tflite": "facebench.backends.tflite:TfliteModel",
     "onnx": "facebench.backends.onnx:OrtModel",
     "openvino": "facebench.backends.openvino:OpenvinoModel",
+}
+
+# each net's input (H, W, C) after the batch, None where free: tells a net's file from another's
+INPUT_SHAPES = {
+    "pnet": (None, None, 3),
+    "rnet": (RNET_INPUT_PX, RNET_INPUT_PX, 3),
+    "onet": (ONET_INPUT_PX, ONET_INPUT_PX, 3),
+    FACENET: (FACE_SIZE_PX, FACE_SIZE_PX, 3),
 }
 
 
@@ -120,25 +130,36 @@ def _existing(path: Path) -> Path:
     return path
 
 
-def _load_model(spec: BackendSpec, path: Path, threads: int) -> Model:
-    """``path`` loaded by ``spec``'s framework; a file it cannot load is a FacebenchError."""
+def _load_model(spec: BackendSpec, path: Path, threads: int, net: str) -> Model:
+    """``path`` loaded by ``spec``'s framework; a file it cannot load, or the model of another
+    net than ``net`` (its input shape tells), is a FacebenchError."""
     module, name = MODEL_CLASSES[spec.framework].split(":")
     model_class = getattr(importlib.import_module(module), name)
     try:
-        return model_class(path, threads, spec.precision, **dict(spec.options))
+        model = model_class(path, threads, spec.precision, **dict(spec.options))
     except FacebenchError:
         raise
     except Exception as error:  # every framework has its own error types for a bad file
         # the last line: the cause, after any stack of "Exception from <source>:" lines
         reason = (str(error).strip().splitlines() or [type(error).__name__])[-1].strip()
         raise FacebenchError(f"{path}: not a valid {spec.framework} model ({reason})") from error
+    if model.input_shape != INPUT_SHAPES[net]:
+        raise FacebenchError(
+            f"{path}: not a model of {net} (input {_dims(model.input_shape)} per sample, "
+            f"expected {_dims(INPUT_SHAPES[net])})"
+        )
+    return model
+
+
+def _dims(shape: tuple[int | None, ...]) -> str:
+    return "x".join("?" if d is None else str(d) for d in shape)
 
 
 def load_recognizer(name: str, models_dir: Path, threads: int) -> ModelRecognizer:
     """FaceNet recognizer ``name`` (see RECOGNIZERS) from the converted models in ``models_dir``."""
     spec = _spec(RECOGNIZERS, name, "recognizer")
     path = _existing(model_file(models_dir, spec.framework, FACENET, spec.precision))
-    model = _load_model(spec, path, threads)
+    model = _load_model(spec, path, threads, FACENET)
     return ModelRecognizer(model, {**model.info, "backend": spec.name, "model": str(path)})
 
 
@@ -148,7 +169,7 @@ def load_mtcnn_nets(name: str, models_dir: Path, threads: int) -> CallableNets:
     paths = [
         _existing(model_file(models_dir, spec.framework, n, spec.precision)) for n in MTCNN_NETS
     ]
-    models = [_load_model(spec, path, threads) for path in paths]
+    models = [_load_model(spec, p, threads, n) for p, n in zip(paths, MTCNN_NETS, strict=True)]
     return CallableNets(*models, info=models[0].info)
 
 

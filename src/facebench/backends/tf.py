@@ -65,7 +65,9 @@ class TfModel:
         import tensorflow as tf
 
         configure_threads(threads)
-        self._call = graph_function(load_keras(path))
+        model = load_keras(path)
+        self.input_shape = tuple(model.input_shape[1:])
+        self._call = graph_function(model)
         self.info = {"framework": "tensorflow", "version": tf.__version__, "precision": precision}
 
     def __call__(self, x: np.ndarray) -> list[np.ndarray]:

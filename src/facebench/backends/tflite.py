@@ -27,6 +27,8 @@ class TfliteModel:
         outputs = interpreter.get_signature_runner().get_output_details()
         self._output_indices = [outputs[name]["index"] for name in sorted(outputs)]
         self._input_index = interpreter.get_input_details()[0]["index"]
+        dims = interpreter.get_input_details()[0]["shape_signature"][1:]
+        self.input_shape = tuple(None if d < 0 else int(d) for d in dims)
         self.info = {
             "framework": "litert",
             "module": interpreter_class().__module__,

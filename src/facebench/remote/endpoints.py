@@ -72,7 +72,7 @@ def load_pipeline(
     return FacePipeline(
         load_detector(detector, models_dir, threads),
         load_recognizer(recognizer, models_dir, threads),
-        Gallery.load(gallery),
+        Gallery.load(gallery, recognizer),
         alignment,
     )
 

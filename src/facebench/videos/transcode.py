@@ -7,6 +7,7 @@ so boxes and pixels cannot disagree.
 from __future__ import annotations
 
 import subprocess
+from fractions import Fraction
 from pathlib import Path
 
 import imageio_ffmpeg
@@ -32,12 +33,22 @@ Transform = tuple[float, float, float, float]  # scale_x, scale_y, offset_x, off
 def probe_video(path: Path, fps: float | None = None) -> dict:
     """Codec, size, fps, decoded frame count, bitrate, duration and sha256 of a video file;
     ``fps`` replaces the container's frame rate (the user's override). Frames that cannot be
-    decoded to the end raise FacebenchError naming the file and the frame."""
+    decoded to the end, a rotated video, and a variable frame rate without ``fps`` raise
+    FacebenchError naming the file."""
     path = Path(path)
     container, stream = open_video_stream(path)
     with container:
+        frames = [(f.pts, f.rotation) for f in decoded_frames(container, stream, path)]
+        if frames and frames[0][1]:
+            raise FacebenchError(
+                f"{path}: rotated {frames[0][1]} degrees by its display matrix (readers and "
+                "ground truth would disagree on up): re-encode it upright first "
+                "(ffmpeg -i IN OUT applies the rotation)"
+            )
+        if not fps and len(frames) > 2:
+            _check_constant_rate(path, [pts for pts, _ in frames], stream.time_base)
         fps = fps or stream_fps(stream, path)
-        frame_count = sum(1 for _ in decoded_frames(container, stream, path))
+        frame_count = len(frames)
         info = {
             "codec": stream.codec_context.name,
             "width": stream.codec_context.width,
@@ -54,6 +65,21 @@ def probe_video(path: Path, fps: float | None = None) -> dict:
         "duration_s": frame_count / fps,
         "sha256": sha256_file(path),
     }
+
+
+def _check_constant_rate(path: Path, pts: list[int | None], time_base: Fraction) -> None:
+    """FacebenchError unless the frames' timestamps ``pts`` are evenly spaced: to within a tick
+    of ``time_base`` (a rate the timescale cannot divide alternates by one) or 1 %."""
+    if None in pts:
+        return  # a stream without timestamps has only its stated rate
+    intervals = np.diff(np.array(pts, dtype=np.int64))
+    spread = int(intervals.max() - intervals.min())
+    if spread > max(1, 0.01 * np.median(intervals)):
+        low, high = (float(v * time_base) for v in (intervals.min(), intervals.max()))
+        raise FacebenchError(
+            f"{path}: variable frame rate (frames {low:.4g} to {high:.4g} s apart): give its fps "
+            "in the video table (every frame restamped at that rate) or re-encode it at one rate"
+        )
 
 
 def check_resolutions(probes: dict[str, dict]) -> None:
