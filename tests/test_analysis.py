@@ -14,7 +14,7 @@ from conftest import REPO_ROOT
 from helpers import svg_text
 from matplotlib.figure import Figure
 
-from facebench.analysis import figures, tables
+from facebench.analysis import figures, plotting, tables
 from facebench.analysis.accuracy import run_accuracy
 from facebench.analysis.aggregate import (
     CONFIG_COLUMNS,
@@ -381,7 +381,8 @@ def test_every_figure_is_written(collected, synthetic, tmp_path):
 
 @pytest.fixture
 def drawn(monkeypatch) -> list[Figure]:
-    """Every matplotlib figure the figures module saves, in order."""
+    """Every matplotlib figure the plotting helpers make and the figures module saves, in
+    order."""
     saved: list[Figure] = []
 
     class Recorded(Figure):
@@ -389,7 +390,7 @@ def drawn(monkeypatch) -> list[Figure]:
             saved.append(self)
             super().savefig(*args, **kwargs)
 
-    monkeypatch.setattr(figures, "Figure", Recorded)
+    monkeypatch.setattr(plotting, "Figure", Recorded)
     return saved
 
 

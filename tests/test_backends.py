@@ -14,7 +14,6 @@ import pytest
 from facebench.backends.openvino import OpenvinoModel
 from facebench.backends.registry import (
     DETECTORS,
-    INPUT_SHAPES,
     RECOGNIZERS,
     availability,
     load_recognizer,
@@ -25,7 +24,7 @@ from facebench.boxes import match_boxes
 from facebench.detector import load_detector
 from facebench.errors import FacebenchError
 from facebench.faces import largest_face, prewhiten
-from facebench.models.layout import FACENET, MTCNN_NETS, model_file
+from facebench.models.layout import FACENET, INPUT_SHAPES, MTCNN_NETS, model_file
 from facebench.photos import list_photos, read_rgb
 
 RUNNABLE_RECOGNIZERS = [n for n, s in RECOGNIZERS.items() if unavailable_reason(s) is None]

@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 
 from facebench.boxes import largest
+from facebench.models.layout import FACE_SIZE_PX
 
-FACE_SIZE_PX = 160
 CROP_MARGIN_PX = 44  # davidsandberg/facenet compare.py: 44 px in source pixels, half per side
 ALIGNMENTS = ("crop", "similarity")
 

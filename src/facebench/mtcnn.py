@@ -19,12 +19,10 @@ import numpy as np
 from facebench.backends.base import Detections, MtcnnNets
 from facebench.boxes import MIN_FACE_PX, box_overlaps
 from facebench.errors import FacebenchError
-from facebench.models.layout import MTCNN_NETS
+from facebench.models.layout import MTCNN_NETS, ONET_INPUT_PX, RNET_INPUT_PX
 
 PNET_CELL_PX = 12  # P-Net's receptive field: one output cell looks at a 12x12 window
 PNET_STRIDE_PX = 2
-RNET_INPUT_PX = 24
-ONET_INPUT_PX = 48
 STAGES = ("pyramid", *MTCNN_NETS)
 # each frame's work (Detections.work): P-Net inputs, boxes into R-Net and into O-Net (faces out
 # is the number of detections)

@@ -13,9 +13,7 @@ from pathlib import Path
 
 from facebench.backends.base import CallableNets, Model, ModelRecognizer
 from facebench.errors import FacebenchError
-from facebench.faces import FACE_SIZE_PX
-from facebench.models.layout import FACENET, MTCNN_NETS, model_file
-from facebench.mtcnn import ONET_INPUT_PX, RNET_INPUT_PX
+from facebench.models.layout import FACENET, INPUT_SHAPES, MTCNN_NETS, model_file
 
 
 @dataclass(frozen=True)
@@ -56,14 +54,6 @@ MODEL_CLASSES = {
     "tflite": "facebench.backends.tflite:TfliteModel",
     "onnx": "facebench.backends.onnx:OrtModel",
     "openvino": "facebench.backends.openvino:OpenvinoModel",
-}
-
-# each net's input (H, W, C) after the batch, None where free: tells a net's file from another's
-INPUT_SHAPES = {
-    "pnet": (None, None, 3),
-    "rnet": (RNET_INPUT_PX, RNET_INPUT_PX, 3),
-    "onet": (ONET_INPUT_PX, ONET_INPUT_PX, 3),
-    FACENET: (FACE_SIZE_PX, FACE_SIZE_PX, 3),
 }
 
 

@@ -9,6 +9,16 @@ FACENET = "facenet"
 FACENET_EMBEDDING_SIZE = 128  # FaceNet (Inception-ResNet v1) embeds a face in 128-d
 MTCNN_NETS = ("pnet", "rnet", "onet")
 NETS = (FACENET, *MTCNN_NETS)
+FACE_SIZE_PX = 160  # FaceNet's input side
+RNET_INPUT_PX = 24
+ONET_INPUT_PX = 48
+# each net's input (H, W, C) after the batch, None where free: tells a net's file from another's
+INPUT_SHAPES = {
+    "pnet": (None, None, 3),
+    "rnet": (RNET_INPUT_PX, RNET_INPUT_PX, 3),
+    "onet": (ONET_INPUT_PX, ONET_INPUT_PX, 3),
+    FACENET: (FACE_SIZE_PX, FACE_SIZE_PX, 3),
+}
 
 _SUFFIX = {"tf": ".keras", "onnx": ".onnx", "openvino": ".xml", "tensorrt": ".engine"}
 

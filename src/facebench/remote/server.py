@@ -32,10 +32,10 @@ import cv2
 import numpy as np
 
 from facebench.backends.base import Detections
-from facebench.faces import FACE_SIZE_PX, extract_faces
+from facebench.faces import extract_faces
 from facebench.gallery import TOO_SMALL, Gallery
 from facebench.measure import peak_rss_mb
-from facebench.models.layout import FACENET_EMBEDDING_SIZE
+from facebench.models.layout import FACE_SIZE_PX, FACENET_EMBEDDING_SIZE
 from facebench.pipeline import FacePipeline
 from facebench.remote.batcher import DynamicBatcher, QueueFull
 from facebench.remote.endpoints import (
