@@ -19,7 +19,7 @@ GROUPS = {  # rule group: top-level packages its scripts and facebench modules i
         "openvino",
         "mtcnn",
         "lz4",
-        "opencv-python-headless",  # the MTCNN nets module imports facebench.faces
+        "opencv-python-headless",  # the MTCNN nets module imports facebench.recognition.faces
     ],
     "runtime": [
         *COMMON,

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 
 from facebench.backends.base import Detections
-from facebench.pipeline import FrameResult
+from facebench.recognition.pipeline import FrameResult
 
 # Features a test can need that a host may lack; FACEBENCH_REQUIRE lists those that must work.
 FEATURES = ("slurm", "netns", "chromium")

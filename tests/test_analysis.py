@@ -29,8 +29,8 @@ from facebench.analysis.claims.check import CLAIMS, check_claims
 from facebench.analysis.claims.engine import VERDICTS
 from facebench.analysis.paper import read_paper_claims
 from facebench.analysis.synthetic import ENROLLED, Device, write_dataset
-from facebench.boxes import match_boxes
 from facebench.errors import FacebenchError
+from facebench.recognition.boxes import match_boxes
 from facebench.schemas import validate_records, validate_table
 
 VIDEO_FRAMES = {"video1": 24, "video2": 16}

@@ -20,12 +20,12 @@ from facebench.backends.registry import (
     unavailable_reason,
     unknown_backends,
 )
-from facebench.boxes import match_boxes
-from facebench.detector import load_detector
 from facebench.errors import FacebenchError
-from facebench.faces import largest_face, prewhiten
 from facebench.models.layout import FACENET, INPUT_SHAPES, MTCNN_NETS, model_file
-from facebench.photos import list_photos, read_rgb
+from facebench.recognition.boxes import match_boxes
+from facebench.recognition.detector import load_detector
+from facebench.recognition.faces import largest_face, prewhiten
+from facebench.recognition.photos import list_photos, read_rgb
 
 RUNNABLE_RECOGNIZERS = [n for n, s in RECOGNIZERS.items() if unavailable_reason(s) is None]
 RUNNABLE_DETECTORS = [n for n, s in DETECTORS.items() if unavailable_reason(s) is None]

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from facebench.bench import FACENET_GFLOP, _looping_reader, onnx_gflop
+from facebench.harness.bench import FACENET_GFLOP, _looping_reader, onnx_gflop
 from facebench.videos.reader import READERS
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from conftest import REPO_ROOT
 
 from facebench.backends.registry import DETECTORS, RECOGNIZERS, unavailable_reason
-from facebench.bench import run_bench
+from facebench.harness.bench import run_bench
 
 CLI = str(Path(sys.executable).parent / "facebench")
 
@@ -140,7 +140,7 @@ def test_run_sampler_period_defaults_to_the_config_default():
     import yaml
 
     from facebench.cli import parser
-    from facebench.run import RunConfig
+    from facebench.harness.benchmark_run import RunConfig
 
     base = ["run", "--device", "d", "--detector", "onnx", "--recognizer", "onnx"]
     base += ["--video", "v.mp4", "--out", "o"]

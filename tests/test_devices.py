@@ -18,11 +18,12 @@ import pytest
 import yaml
 from conftest import DEFAULT_CONFIG, REPO_ROOT, shipped_config, snakemake
 
-from facebench import cli, probe
+from facebench import cli
 from facebench.analysis.claims.platforms import edge_vs_cloud
 from facebench.analysis.paper import read_paper_claims
 from facebench.devices import class_label, pair_error, pair_reason, read_capabilities
 from facebench.errors import FacebenchError
+from facebench.harness import probe
 from facebench.schemas import validate_document
 from facebench.sensors import RaplSensor, RssSensor
 

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 
 from facebench.backends.base import l2_normalize
-from facebench.boxes import iou_matrix, match_boxes
-from facebench.faces import (
+from facebench.fileio import atomic_path
+from facebench.recognition.boxes import iou_matrix, match_boxes
+from facebench.recognition.faces import (
     SIMILARITY_TEMPLATE,
     crop_with_margin,
     extract_faces,
@@ -16,7 +17,6 @@ from facebench.faces import (
     similarity_fallbacks,
     similarity_matrix,
 )
-from facebench.fileio import atomic_path
 
 
 def test_prewhiten_standardises_each_face():

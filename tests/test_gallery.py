@@ -11,8 +11,8 @@ import yaml
 
 from facebench.backends.base import l2_normalize
 from facebench.errors import FacebenchError
-from facebench.gallery import UNKNOWN, Gallery
-from facebench.openset import choose_threshold
+from facebench.recognition.gallery import UNKNOWN, Gallery
+from facebench.recognition.thresholds import choose_threshold
 
 
 def test_workflow_galleries_identify_val_photos(workflow_dir):

@@ -16,15 +16,12 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 # facebench and everything below it; a module takes the layer of the longest name covering it,
 # so new modules of a package need no entry.
 LAYERS = [
-    ("foundations", "errors fileio schemas boxes devices workflow report_entries"),
+    ("foundations", "errors fileio schemas recognition.boxes devices workflow report_entries"),
     ("models", "models"),  # the nets' definitions and model file layout; no framework runs here
     ("frameworks", "backends"),  # load a model file and run it, one module per framework
     ("conversions", "convert"),
-    (
-        "pipeline",
-        "mtcnn detector faces identify openset gallery pipeline photos strangers enrolment videos",
-    ),
-    ("harness", "sensors measure runinfo runner run probe bench parity"),
+    ("pipeline", "recognition videos"),  # detect, crop, embed, identify; the test videos
+    ("harness", "sensors harness"),  # timed runs, their metadata and sensors, probes, bench
     ("remote", "remote"),  # the recognition server, its protocol and batcher
     ("experiments", "strategies serving"),
     ("analysis", "analysis"),  # every experiment's reader, summary and figures

@@ -14,10 +14,10 @@ from facebench.analysis import latency_model as lm
 from facebench.analysis.aggregate import collect_runs, read_csv_typed, read_runs, schema_columns
 from facebench.analysis.synthetic import Device, write_dataset
 from facebench.backends.base import Detections, l2_normalize
-from facebench.gallery import Gallery
-from facebench.mtcnn import WORK_COUNTS, Mtcnn, MtcnnParams, pyramid_sizes
-from facebench.pipeline import FacePipeline
-from facebench.runner import run_frames
+from facebench.harness.frame_loop import run_frames
+from facebench.recognition.gallery import Gallery
+from facebench.recognition.mtcnn import WORK_COUNTS, Mtcnn, MtcnnParams, pyramid_sizes
+from facebench.recognition.pipeline import FacePipeline
 from facebench.schemas import validate_table
 
 RESOLUTIONS = {"480": [720, 480], "HD": [1280, 720], "FHD": [1920, 1080]}

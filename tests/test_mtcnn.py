@@ -11,10 +11,10 @@ from mtcnn.stages import StageONet, StagePNet, StageRNet
 
 import facebench.models.mtcnn_nets as mtcnn_nets
 from facebench.backends.tf import KerasMtcnnNets
-from facebench.boxes import box_overlaps, match_boxes
 from facebench.errors import FacebenchError
 from facebench.models.mtcnn_nets import build_mtcnn_nets, save_mtcnn_nets
-from facebench.mtcnn import (
+from facebench.recognition.boxes import box_overlaps, match_boxes
+from facebench.recognition.mtcnn import (
     RNET_INPUT_PX,
     STAGES,
     Mtcnn,
@@ -26,7 +26,7 @@ from facebench.mtcnn import (
     normalise,
     pyramid_sizes,
 )
-from facebench.photos import read_rgb
+from facebench.recognition.photos import read_rgb
 
 MIN_IOU_WITH_PACKAGE = 0.95
 NET_INPUTS = {"pnet": (1, 61, 97, 3), "rnet": (5, 24, 24, 3), "onet": (5, 48, 48, 3)}

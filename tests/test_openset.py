@@ -14,13 +14,13 @@ import pytest
 from facebench.analysis.accuracy import identity_outcomes
 from facebench.analysis.openset.summary import reidentify
 from facebench.backends.base import Detections, l2_normalize
-from facebench.enrolment import Enrolment, build_gallery, photo_face
 from facebench.errors import FacebenchError
-from facebench.gallery import TOO_SMALL, UNKNOWN, Gallery
-from facebench.openset import Trials, leave_one_person_out, threshold_for_far
-from facebench.photos import Photo, gallery_photos, list_people_dir
-from facebench.pipeline import FacePipeline
-from facebench.strangers import BUNDLED, bundled_strangers
+from facebench.recognition.enrolment import Enrolment, build_gallery, photo_face
+from facebench.recognition.gallery import TOO_SMALL, UNKNOWN, Gallery
+from facebench.recognition.photos import Photo, gallery_photos, list_people_dir
+from facebench.recognition.pipeline import FacePipeline
+from facebench.recognition.strangers import BUNDLED, bundled_strangers
+from facebench.recognition.thresholds import Trials, leave_one_person_out, threshold_for_far
 
 
 def clustered(people: list[str], per_person: int, spread: float, seed: int = 0):

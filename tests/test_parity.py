@@ -10,10 +10,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facebench import parity
 from facebench.backends.base import Detections
 from facebench.errors import FacebenchError
-from facebench.parity import Reference, detector_parity, gather_parity, judge, quantisation
+from facebench.harness import parity
+from facebench.harness.parity import Reference, detector_parity, gather_parity, judge, quantisation
 
 THRESHOLDS = {
     "detectors": ["tf", "tflite", "onnx", "openvino"],

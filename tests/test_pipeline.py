@@ -8,9 +8,9 @@ import time
 import numpy as np
 
 from facebench.backends.base import Detections, l2_normalize
-from facebench.gallery import Gallery
-from facebench.pipeline import PHASES, FacePipeline
-from facebench.runner import FRAME_TIME_COLUMNS, run_frames
+from facebench.harness.frame_loop import FRAME_TIME_COLUMNS, run_frames
+from facebench.recognition.gallery import Gallery
+from facebench.recognition.pipeline import PHASES, FacePipeline
 
 READ_S = 0.02
 

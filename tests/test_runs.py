@@ -17,7 +17,7 @@ from conftest import REPO_ROOT, snakemake
 
 from facebench.errors import FacebenchError
 from facebench.fileio import KILL_AT_ENV
-from facebench.run import summarize
+from facebench.harness.benchmark_run import summarize
 from facebench.schemas import validate_records, validate_table
 
 CLI = str(Path(sys.executable).parent / "facebench")

@@ -15,9 +15,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from facebench import runinfo, sensors
+from facebench import sensors
 from facebench.errors import FacebenchError
-from facebench.runinfo import busy_warning, collect_run_metadata, host_load
+from facebench.harness import run_metadata
+from facebench.harness.run_metadata import busy_warning, collect_run_metadata, host_load
 from facebench.sensors import (
     FRAME_COLUMNS,
     CpuSensor,
@@ -239,8 +240,8 @@ def test_nvml_sensor_units_with_a_fake_library(monkeypatch, energy_supported):
 
 
 def test_gpu_info_with_a_fake_library(monkeypatch):
-    monkeypatch.setattr(runinfo, "load_nvml", lambda: (_fake_nvml(True), None))
-    assert runinfo.gpu_info() == [
+    monkeypatch.setattr(run_metadata, "load_nvml", lambda: (_fake_nvml(True), None))
+    assert run_metadata.gpu_info() == [
         {"index": "0", "name": "NVIDIA H100 80GB HBM3", "driver": "570.86.15"}
     ]
 

@@ -14,8 +14,8 @@ import pytest
 from helpers import SlowPipeline, on_loop
 
 from facebench.backends.base import Detections, l2_normalize
-from facebench.gallery import TOO_SMALL, Gallery
-from facebench.pipeline import FacePipeline
+from facebench.recognition.gallery import TOO_SMALL, Gallery
+from facebench.recognition.pipeline import FacePipeline
 from facebench.remote import server as server_module
 from facebench.remote.endpoints import encode_jpeg
 from facebench.remote.protocol import (

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from conftest import ci_config, snakemake
 
-from facebench.detector import load_detector
-from facebench.photos import list_photos
+from facebench.recognition.detector import load_detector
+from facebench.recognition.photos import list_photos
 from facebench.videos.generate import render_master, sprites_from_photos
 
 ENROLLED = ("jerry_seinfeld", "madonna")

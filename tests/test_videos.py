@@ -17,10 +17,10 @@ import pandas as pd
 import pytest
 from conftest import snakemake, user_table_config
 
-from facebench.boxes import iou_matrix
-from facebench.detector import load_detector
 from facebench.errors import FacebenchError
-from facebench.photos import list_photos
+from facebench.recognition.boxes import iou_matrix
+from facebench.recognition.detector import load_detector
+from facebench.recognition.photos import list_photos
 from facebench.videos import generate
 from facebench.videos.generate import FaceSprite, render_master, sprites_from_photos
 from facebench.videos.groundtruth import (

@@ -34,7 +34,7 @@ def _cmd_backends(args: argparse.Namespace) -> None:
 
 def _cmd_probe(args: argparse.Namespace) -> None:
     from facebench.fileio import write_json
-    from facebench.probe import probe
+    from facebench.harness.probe import probe
     from facebench.schemas import validate_document
 
     capabilities = probe(args.device, args.gpu)
@@ -74,8 +74,8 @@ def _print_bench(result: dict) -> None:
 
 
 def _cmd_bench(args: argparse.Namespace) -> None:
-    from facebench.bench import run_bench
     from facebench.fileio import write_json
+    from facebench.harness.bench import run_bench
 
     result = run_bench(
         Path(args.models_dir),
@@ -95,7 +95,7 @@ def _cmd_bench(args: argparse.Namespace) -> None:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from facebench.run import RunConfig, run_benchmark
+    from facebench.harness.benchmark_run import RunConfig, run_benchmark
 
     config = RunConfig(
         device=args.device,

@@ -5,7 +5,7 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.parity import backend_parity
+    from facebench.harness.parity import backend_parity
 
     backend_parity(
         role=snakemake.wildcards.role,

@@ -7,7 +7,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
 
     from facebench.errors import FacebenchError
     from facebench.fileio import write_json
-    from facebench.parity import Reference, facenet_quality
+    from facebench.harness.parity import Reference, facenet_quality
 
     quality = facenet_quality(Reference.load(Path(snakemake.input.reference)))
     quality["min_accuracy"] = snakemake.params.min_accuracy

@@ -6,10 +6,10 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     import json
     from pathlib import Path
 
-    from facebench.boxes import MATCH_IOU
-    from facebench.detector import load_detector
     from facebench.errors import FacebenchError
     from facebench.fileio import write_json
+    from facebench.recognition.boxes import MATCH_IOU
+    from facebench.recognition.detector import load_detector
     from facebench.videos.groundtruth import read_groundtruth
     from facebench.videos.lineup import lineup_recall
     from facebench.videos.transcode import check_resolutions

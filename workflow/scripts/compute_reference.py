@@ -6,9 +6,9 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from pathlib import Path
 
     from facebench.backends.registry import load_recognizer
-    from facebench.detector import load_detector
-    from facebench.parity import compute_reference
-    from facebench.photos import list_photos
+    from facebench.harness.parity import compute_reference
+    from facebench.recognition.detector import load_detector
+    from facebench.recognition.photos import list_photos
 
     models_dir, threads = Path(snakemake.params.models_dir), snakemake.threads
     photos = list_photos(Path(snakemake.input.faces), snakemake.params.max_photos_per_person)

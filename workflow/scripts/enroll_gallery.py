@@ -8,10 +8,10 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
 
     from facebench.analysis.outputs import write_csv
     from facebench.backends.registry import load_recognizer
-    from facebench.detector import load_detector
-    from facebench.enrolment import Enrolment, build_gallery
-    from facebench.photos import gallery_photos
-    from facebench.strangers import bundled_strangers
+    from facebench.recognition.detector import load_detector
+    from facebench.recognition.enrolment import Enrolment, build_gallery
+    from facebench.recognition.photos import gallery_photos
+    from facebench.recognition.strangers import bundled_strangers
 
     models_dir, threads = Path(snakemake.params.models_dir), snakemake.threads
     settings = snakemake.params.settings

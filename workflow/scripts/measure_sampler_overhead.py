@@ -6,8 +6,8 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.detector import load_detector
     from facebench.fileio import write_json
+    from facebench.recognition.detector import load_detector
     from facebench.sensors import sampler_overhead
     from facebench.videos.reader import open_reader
 

@@ -7,7 +7,7 @@ with rule_logging(snakemake):  # imports inside: framework start-up chatter goes
     from pathlib import Path
 
     from facebench.fileio import write_json
-    from facebench.probe import probe
+    from facebench.harness.probe import probe
     from facebench.schemas import validate_document
 
     device = snakemake.wildcards.device

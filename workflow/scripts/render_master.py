@@ -6,8 +6,8 @@ from facebench.workflow import rule_logging
 with rule_logging(snakemake):  # imports inside: library start-up chatter goes to the log too
     from pathlib import Path
 
-    from facebench.detector import load_detector
-    from facebench.photos import list_photos
+    from facebench.recognition.detector import load_detector
+    from facebench.recognition.photos import list_photos
     from facebench.videos.generate import render_master, sprites_from_photos
 
     spec = snakemake.params.spec

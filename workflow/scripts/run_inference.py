@@ -8,7 +8,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
     from facebench.backends.registry import availability
     from facebench.devices import pair_error, pair_reason
     from facebench.errors import FacebenchError
-    from facebench.run import RunConfig, run_benchmark
+    from facebench.harness.benchmark_run import RunConfig, run_benchmark
 
     w, run = snakemake.wildcards, snakemake.params.run  # run: this run's settings only
     # a remote device's pairs are scheduled before its probe: check here, as the probe does

@@ -19,9 +19,9 @@ import numpy as np
 import pandas as pd
 
 from facebench.analysis.aggregate import CONFIG_COLUMNS
-from facebench.boxes import MATCH_IOU, match_boxes, paired_iou
 from facebench.errors import FacebenchError
-from facebench.gallery import TOO_SMALL, UNKNOWN
+from facebench.recognition.boxes import MATCH_IOU, match_boxes, paired_iou
+from facebench.recognition.gallery import TOO_SMALL, UNKNOWN
 
 COUNT_COLUMNS = (
     "n_scored_frames",

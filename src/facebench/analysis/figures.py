@@ -28,7 +28,7 @@ from facebench.analysis.plotting import (
     rotate_x,
 )
 from facebench.analysis.tables import CONFIG, per_input, sensor_reason
-from facebench.boxes import MATCH_IOU
+from facebench.recognition.boxes import MATCH_IOU
 
 PHASES = {
     "read": "t_read_s",

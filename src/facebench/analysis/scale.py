@@ -21,7 +21,7 @@ import pyarrow.parquet as pq
 from facebench.analysis import stages
 from facebench.analysis.aggregate import RUN_GLOB
 from facebench.analysis.synthetic import ENROLLED, Device, write_dataset
-from facebench.measure import peak_rss_mb
+from facebench.harness.latency import peak_rss_mb
 
 PAPER_VIDEO_FRAMES = {"video1": 130 * 20, "video2": 78 * 30}
 ALL_PAIRS = [(d, r) for d in ("tf", "tensorrt") for r in ("tf", "tensorrt", "tflite")]

@@ -1,7 +1,7 @@
 """Synthetic benchmark runs in the real on-disk schema, for tests and the scale benchmark.
 
 Writes ``results/runs/<device>/<detector>__<recognizer>/<video>_<res>/rep<r>/`` (frames.csv,
-faces.csv, run.json, as :mod:`facebench.run` writes them) and the ground truth
+faces.csv, run.json, as :mod:`facebench.harness.benchmark_run` writes them) and the ground truth
 ``resources/videos/<video>/<res>.groundtruth.csv`` under a root folder. Faces move in four
 lanes that never overlap; detections are the ground-truth boxes jittered, some missed, plus false
 positives; times scale with pixels, faces and the device's and frameworks' speed. No image is made.
@@ -18,8 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import MIN_FACE_PX
-from facebench.runner import DETECT_STAGE_COLUMNS
+from facebench.harness.frame_loop import DETECT_STAGE_COLUMNS
+from facebench.recognition.boxes import MIN_FACE_PX
 from facebench.videos import RESOLUTIONS
 from facebench.videos.groundtruth import groundtruth_csv
 

@@ -16,7 +16,8 @@ class Detections:
     boxes: np.ndarray  # (N, 4) float32: x1, y1, x2, y2
     scores: np.ndarray  # (N,) float32
     landmarks: np.ndarray  # (N, 5, 2) float32: (x, y) of eyes, nose, mouth corners
-    # the detector's work on the frame (MTCNN: facebench.mtcnn.WORK_COUNTS); empty: not reported
+    # the detector's work on the frame (MTCNN: facebench.recognition.mtcnn.WORK_COUNTS);
+    # empty: not reported
     work: dict[str, int] = field(default_factory=dict)
 
     def __len__(self) -> int:

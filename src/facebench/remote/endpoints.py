@@ -13,10 +13,10 @@ import cv2
 import numpy as np
 
 from facebench.backends.registry import load_recognizer
-from facebench.detector import load_detector
 from facebench.errors import FacebenchError
-from facebench.gallery import Gallery
-from facebench.pipeline import FacePipeline
+from facebench.recognition.detector import load_detector
+from facebench.recognition.gallery import Gallery
+from facebench.recognition.pipeline import FacePipeline
 from facebench.videos.reader import open_reader
 
 MAX_CLIP_BYTES = 2 << 30  # a clip is held decoded in memory: refuse more than 2 GiB

@@ -32,11 +32,11 @@ import cv2
 import numpy as np
 
 from facebench.backends.base import Detections
-from facebench.faces import extract_faces
-from facebench.gallery import TOO_SMALL, Gallery
-from facebench.measure import peak_rss_mb
+from facebench.harness.latency import peak_rss_mb
 from facebench.models.layout import FACE_SIZE_PX, FACENET_EMBEDDING_SIZE
-from facebench.pipeline import FacePipeline
+from facebench.recognition.faces import extract_faces
+from facebench.recognition.gallery import TOO_SMALL, Gallery
+from facebench.recognition.pipeline import FacePipeline
 from facebench.remote.batcher import DynamicBatcher, QueueFull
 from facebench.remote.endpoints import (
     add_pipeline_arguments,

@@ -21,8 +21,8 @@ from pathlib import Path
 
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_dir, write_json
-from facebench.run import model_files
-from facebench.runinfo import collect_run_metadata
+from facebench.harness.benchmark_run import model_files
+from facebench.harness.run_metadata import collect_run_metadata
 from facebench.strategies.experiment import wait_ready
 from facebench.strategies.links import stop_process
 

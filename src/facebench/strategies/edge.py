@@ -26,9 +26,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.faces import extract_faces
 from facebench.fileio import write_json
-from facebench.measure import peak_rss_mb
+from facebench.harness.latency import peak_rss_mb
+from facebench.recognition.faces import extract_faces
 from facebench.remote.endpoints import (
     ServerGone,
     add_pipeline_arguments,

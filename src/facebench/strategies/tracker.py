@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from facebench.boxes import iou_matrix
+from facebench.recognition.boxes import iou_matrix
 
 
 @dataclass

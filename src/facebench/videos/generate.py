@@ -19,10 +19,10 @@ import imageio_ffmpeg
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import MIN_FACE_PX, box_overlaps, largest
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
-from facebench.photos import Photo, read_rgb
+from facebench.recognition.boxes import MIN_FACE_PX, box_overlaps, largest
+from facebench.recognition.photos import Photo, read_rgb
 from facebench.videos.groundtruth import BOX_COLUMNS, complete_groundtruth, write_groundtruth
 
 MARGIN_SIDE = 0.6  # sprite context left and right of the face, in face widths

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import MIN_FACE_PX
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
+from facebench.recognition.boxes import MIN_FACE_PX
 
 BOX_COLUMNS = ["x", "y", "w", "h"]
 USER_COLUMNS = ("frame", "identity", *BOX_COLUMNS)  # what a user's ground truth must have

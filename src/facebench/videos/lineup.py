@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import MATCH_IOU, match_boxes
+from facebench.recognition.boxes import MATCH_IOU, match_boxes
 from facebench.videos.reader import open_reader
 
 

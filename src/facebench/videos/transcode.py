@@ -14,9 +14,9 @@ import imageio_ffmpeg
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import MIN_FACE_PX
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, sha256_file
+from facebench.recognition.boxes import MIN_FACE_PX
 from facebench.videos.groundtruth import complete_groundtruth
 from facebench.videos.reader import (
     decode_failure,

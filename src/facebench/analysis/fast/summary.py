@@ -38,8 +38,8 @@ from facebench.analysis.fast.reader import (
 from facebench.analysis.outputs import write_csv, write_html
 from facebench.analysis.stages import Aggregate
 from facebench.analysis.tables import INPUT
-from facebench.boxes import MATCH_IOU, box_overlaps
 from facebench.errors import FacebenchError
+from facebench.recognition.boxes import MATCH_IOU, box_overlaps
 
 
 def input_speed(frames: pd.DataFrame, by: list[str]) -> pd.DataFrame:

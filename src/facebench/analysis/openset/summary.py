@@ -18,7 +18,7 @@ from facebench.analysis.openset.reader import read_galleries
 from facebench.analysis.outputs import write_csv, write_html
 from facebench.analysis.stages import Aggregate
 from facebench.analysis.tables import accuracy_table
-from facebench.gallery import TOO_SMALL, UNKNOWN
+from facebench.recognition.gallery import TOO_SMALL, UNKNOWN
 
 KEYS = ["device", "detector", "recognizer", "resolution"]
 AS_RUN = "as_run"

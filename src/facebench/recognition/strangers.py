@@ -12,7 +12,7 @@ from pathlib import Path
 
 from facebench.errors import FacebenchError
 from facebench.models.fetch import verify_sha256
-from facebench.photos import Photo
+from facebench.recognition.photos import Photo
 
 STRANGER_SPLIT = "stranger"
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from facebench.backends.base import Detections
-from facebench.faces import extract_faces, prewhiten
-from facebench.gallery import TOO_SMALL, Gallery
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
+from facebench.recognition.faces import extract_faces, prewhiten
+from facebench.recognition.gallery import TOO_SMALL, Gallery
 
 PHASES = ("detect", "align", "embed", "identify")
 BATCHING = ("per_face", "per_frame")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from facebench.identify import nearest
+from facebench.recognition.identify import nearest
 
 UNKNOWN = "unknown"
 MAX_L2 = 2.0  # the largest L2 distance between unit vectors

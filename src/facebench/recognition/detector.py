@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from facebench.backends.registry import load_mtcnn_nets
-from facebench.mtcnn import Mtcnn, MtcnnParams
+from facebench.recognition.mtcnn import Mtcnn, MtcnnParams
 
 
 def load_detector(

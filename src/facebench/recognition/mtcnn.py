@@ -17,9 +17,9 @@ import cv2
 import numpy as np
 
 from facebench.backends.base import Detections, MtcnnNets
-from facebench.boxes import MIN_FACE_PX, box_overlaps
 from facebench.errors import FacebenchError
 from facebench.models.layout import MTCNN_NETS, ONET_INPUT_PX, RNET_INPUT_PX
+from facebench.recognition.boxes import MIN_FACE_PX, box_overlaps
 
 PNET_CELL_PX = 12  # P-Net's receptive field: one output cell looks at a 12x12 window
 PNET_STRIDE_PX = 2

@@ -7,13 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
-from facebench.boxes import largest, match_boxes
 from facebench.errors import FacebenchError
-from facebench.faces import extract_faces, prewhiten
 from facebench.fileio import atomic_path
-from facebench.identify import nearest
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
-from facebench.photos import Photo, read_rgb
+from facebench.recognition.boxes import largest, match_boxes
+from facebench.recognition.faces import extract_faces, prewhiten
+from facebench.recognition.identify import nearest
+from facebench.recognition.photos import Photo, read_rgb
 
 
 @dataclass
@@ -224,9 +224,9 @@ def backend_parity(
 ) -> dict:
     """Measure one backend against the reference and write its row as JSON."""
     from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_recognizer
-    from facebench.detector import load_detector
     from facebench.fileio import write_json
-    from facebench.photos import list_photos
+    from facebench.recognition.detector import load_detector
+    from facebench.recognition.photos import list_photos
 
     ref = Reference.load(reference)
     photos = list_photos(faces_dir, max_photos_per_person)

@@ -14,13 +14,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from facebench.boxes import largest
 from facebench.errors import FacebenchError
-from facebench.faces import extract_faces, prewhiten
-from facebench.gallery import UNKNOWN, Gallery
-from facebench.identify import nearest
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
-from facebench.openset import (
+from facebench.recognition.boxes import largest
+from facebench.recognition.faces import extract_faces, prewhiten
+from facebench.recognition.gallery import UNKNOWN, Gallery
+from facebench.recognition.identify import nearest
+from facebench.recognition.photos import Photo, read_rgb
+from facebench.recognition.thresholds import (
     THRESHOLD_METHODS,
     Trials,
     choose_threshold,
@@ -28,7 +29,6 @@ from facebench.openset import (
     leave_one_person_out,
     threshold_for_far,
 )
-from facebench.photos import Photo, read_rgb
 
 # A second face counts when its box area is at least this share of the largest one's: small
 # background faces do not make a portrait ambiguous.

@@ -13,8 +13,8 @@ import numpy as np
 
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, write_json
-from facebench.identify import nearest
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
+from facebench.recognition.identify import nearest
 
 UNKNOWN = "unknown"
 TOO_SMALL = "too_small"  # a detected face below the gallery's minimum size, not identified

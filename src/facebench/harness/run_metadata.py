@@ -46,11 +46,11 @@ def collect_run_metadata(model_files: dict[str, Path]) -> dict:
         "started_utc": datetime.now(UTC).isoformat(timespec="milliseconds"),
         "host": platform.node(),
         "cpu_model": cpu_model(),
-        "board": _read_first_line(DEVICE_TREE_MODEL),
-        "jetson_l4t": _read_first_line(L4T_RELEASE),
+        "board": read_first_line(DEVICE_TREE_MODEL),
+        "jetson_l4t": read_first_line(L4T_RELEASE),
         "cpu_logical_cores": psutil.cpu_count(logical=True),
         "cpu_physical_cores": psutil.cpu_count(logical=False),
-        "cpu_governor": _read_first_line(GOVERNOR),
+        "cpu_governor": read_first_line(GOVERNOR),
         "memory_total_mb": psutil.virtual_memory().total / MIB,
         "os": os_name(),
         "kernel": platform.release(),
@@ -65,7 +65,7 @@ def collect_run_metadata(model_files: dict[str, Path]) -> dict:
     }
 
 
-def _read_first_line(path: Path) -> str:
+def read_first_line(path: Path) -> str:
     """First line of a small text file (device-tree strings end in NUL), or why not."""
     try:
         return path.read_text().splitlines()[0].strip("\0 ")

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from facebench.mtcnn import STAGES, WORK_COUNTS
-from facebench.pipeline import PHASES, FacePipeline
+from facebench.recognition.mtcnn import STAGES, WORK_COUNTS
+from facebench.recognition.pipeline import PHASES, FacePipeline
 
 FRAME_TIME_COLUMNS = [f"t_{phase}_s" for phase in ("read", *PHASES)]
 DETECT_STAGE_COLUMNS = [f"t_detect_{stage}_s" for stage in STAGES]

@@ -5,8 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from facebench.boxes import largest
 from facebench.models.layout import FACE_SIZE_PX
+from facebench.recognition.boxes import largest
 
 CROP_MARGIN_PX = 44  # davidsandberg/facenet compare.py: 44 px in source pixels, half per side
 ALIGNMENTS = ("crop", "similarity")

@@ -19,13 +19,13 @@ from facebench.backends.registry import (
     load_recognizer,
     unavailable_reason,
 )
-from facebench.boxes import match_boxes
-from facebench.detector import load_detector
-from facebench.faces import largest_face, prewhiten
-from facebench.measure import peak_rss_mb, time_calls, timed_init
+from facebench.harness.latency import peak_rss_mb, time_calls, timed_init
 from facebench.models.layout import FACENET, model_file
-from facebench.mtcnn import MtcnnParams
-from facebench.photos import list_photos, photo_collage, read_rgb
+from facebench.recognition.boxes import match_boxes
+from facebench.recognition.detector import load_detector
+from facebench.recognition.faces import largest_face, prewhiten
+from facebench.recognition.mtcnn import MtcnnParams
+from facebench.recognition.photos import list_photos, photo_collage, read_rgb
 from facebench.videos import RESOLUTIONS
 from facebench.videos.reader import READERS, open_reader
 

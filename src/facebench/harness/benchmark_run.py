@@ -16,16 +16,16 @@ import numpy as np
 import pandas as pd
 
 from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_recognizer
-from facebench.detector import load_detector
 from facebench.errors import FacebenchError
-from facebench.faces import similarity_fallbacks
 from facebench.fileio import atomic_dir, kill_point, sweep_stale_temps, write_json
-from facebench.gallery import Gallery
+from facebench.harness.frame_loop import run_frames
+from facebench.harness.run_metadata import busy_warning, collect_run_metadata, host_load
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file
-from facebench.mtcnn import MtcnnParams
-from facebench.pipeline import FacePipeline
-from facebench.runinfo import busy_warning, collect_run_metadata, host_load
-from facebench.runner import run_frames
+from facebench.recognition.detector import load_detector
+from facebench.recognition.faces import similarity_fallbacks
+from facebench.recognition.gallery import Gallery
+from facebench.recognition.mtcnn import MtcnnParams
+from facebench.recognition.pipeline import FacePipeline
 from facebench.schemas import validate_records, validate_table
 from facebench.sensors import Sampler, default_sensors, per_frame, sensor_report
 from facebench.sensors.conditions import run_conditions

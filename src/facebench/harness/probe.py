@@ -14,8 +14,8 @@ from importlib import metadata
 
 import psutil
 
-from facebench import runinfo
 from facebench.backends.registry import availability, cuda_gpu_reason
+from facebench.harness import run_metadata
 from facebench.sensors import MIB, default_sensors, sensor_report
 from facebench.sensors.conditions import L4T_RELEASE
 
@@ -96,12 +96,12 @@ def cuda_gpus() -> tuple[list[dict[str, str]], str | None]:
         ]
         if gpus:
             return gpus, None
-    nvml = runinfo.gpu_info()
+    nvml = run_metadata.gpu_info()
     if isinstance(nvml, list) and nvml:
         return [{"name": gpu["name"], "source": "NVML"} for gpu in nvml], None
-    l4t = runinfo._read_first_line(L4T_RELEASE)
+    l4t = run_metadata.read_first_line(L4T_RELEASE)
     if not l4t.startswith("not readable"):  # Jetson: no nvidia-smi, no NVML; the GPU is on-chip
-        board = runinfo._read_first_line(runinfo.DEVICE_TREE_MODEL)
+        board = run_metadata.read_first_line(run_metadata.DEVICE_TREE_MODEL)
         return [{"name": f"integrated ({board})", "source": f"{L4T_RELEASE}"}], None
     return [], f"{reason or 'no NVIDIA GPU'}; NVML: {nvml}; no Jetson L4T release file"
 
@@ -132,12 +132,12 @@ def probe(device: str | None = None, declared_gpu: str | None = None) -> dict:
         "device": device,
         "probed_utc": datetime.now(UTC).isoformat(timespec="seconds"),
         "host": platform.node(),
-        "cpu_model": runinfo.cpu_model(),
-        "board": runinfo._read_first_line(runinfo.DEVICE_TREE_MODEL),
+        "cpu_model": run_metadata.cpu_model(),
+        "board": run_metadata.read_first_line(run_metadata.DEVICE_TREE_MODEL),
         "cpu_logical_cores": psutil.cpu_count(logical=True),
         "cpu_physical_cores": psutil.cpu_count(logical=False),
         "memory_total_mb": psutil.virtual_memory().total / MIB,
-        "os": runinfo.os_name(),
+        "os": run_metadata.os_name(),
         "kernel": platform.release(),
         "machine": platform.machine(),
         "python": f"{platform.python_implementation()} {platform.python_version()}",
