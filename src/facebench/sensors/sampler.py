@@ -115,10 +115,13 @@ def _active_sensors(
     return active
 
 
-def _calls(work: Callable[[], None], seconds: float) -> tuple[int, float]:
-    """Calls of ``work()`` in about ``seconds`` (at least one) and the seconds they took."""
-    calls, start_ns = 0, time.perf_counter_ns()
-    while (elapsed_ns := time.perf_counter_ns() - start_ns) < seconds * 1e9:
+def _calls(
+    work: Callable[[], None], seconds: float, clock_ns: Callable[[], int]
+) -> tuple[int, float]:
+    """Calls of ``work()`` in about ``seconds`` of ``clock_ns`` (at least one) and the seconds
+    they took."""
+    calls, start_ns = 0, clock_ns()
+    while (elapsed_ns := clock_ns() - start_ns) < seconds * 1e9:
         work()
         calls += 1
     return calls, elapsed_ns / 1e9
@@ -161,10 +164,13 @@ def sampler_overhead(
     sensors: Sequence[Sensor] | None = None,
     period_s: float = 0.010,
     pairs: int = 10,
+    clock_ns: Callable[[], int] = time.perf_counter_ns,
 ) -> dict[str, object]:
     """Rate of ``work()`` calls without and with a running sampler, and the sampler thread's own
     CPU use, percent of one core, and its tick rate (from the spacing of its ticks, which short
-    trials would otherwise bias through their edges).
+    trials would otherwise bias through their edges). Rates are per second of ``clock_ns``:
+    wall time by default; a thread CPU clock gives the cost per CPU second, whatever else the
+    host runs.
 
     ``seconds`` is split into ``pairs`` pairs of short trials, one without and one with the
     sampler, in alternating order (AB BA AB ...) so that drift cancels; the relative cost is the
@@ -181,10 +187,10 @@ def sampler_overhead(
     for pair in range(pairs):
         for mode in ("without", "with") if pair % 2 == 0 else ("with", "without"):
             if mode == "without":
-                n_calls, took_s = _calls(work, trial_s)
+                n_calls, took_s = _calls(work, trial_s, clock_ns)
             else:
                 with Sampler(sensors, period_s) as sampler:
-                    n_calls, took_s = _calls(work, trial_s)
+                    n_calls, took_s = _calls(work, trial_s, clock_ns)
                 thread_cpu_s += sampler.thread_cpu_s
                 sampler_s += sampler.elapsed_s
                 ticks_ns = sampler.samples()["t_ns"].to_numpy()[1:-1]  # not start()/stop()'s
