@@ -1,13 +1,10 @@
 """Crop margin before and after: video faces re-embedded with the paper's fixed 44 px margin
 and with the margin in proportion to the box (``results/openset/crop_distance.*``).
 
-Each run's faces (``faces.csv`` boxes) are matched to the ground truth; each matched face of a
-person with val photos is cropped from the decoded frame both ways and embedded. Its *distance to
-its own photo* is the L2 distance to the nearest embedding of that person's val photos (the
-videos are composited from the val photos; the ground truth names the person, not the photo, so
-the nearest of them stands for the source photo), each photo cropped with the same margin. Each
-face is also identified against a gallery enrolled with that margin, per frame and per track
-(:mod:`facebench.recognition.tracks`), and scored with :mod:`facebench.analysis.accuracy`.
+Every ground-truth face of a person with val photos is cut at its box both ways and embedded;
+its *distance to its own photo* is the L2 distance to the nearest embedding of that person's val
+photos (the videos are composited from the val photos; the ground truth names the person, not
+the photo, so the nearest of them stands for the source photo), each photo cropped the same way.
 """
 
 from __future__ import annotations
@@ -19,16 +16,13 @@ import cv2
 import numpy as np
 import pandas as pd
 
-from facebench.analysis.accuracy import match_runs, run_accuracy
+from facebench.analysis.plotting import figure
 from facebench.models.layout import FACE_SIZE_PX
 from facebench.recognition.faces import crop_with_margin, prewhiten
-from facebench.recognition.gallery import TOO_SMALL, Gallery
 from facebench.recognition.photos import Photo, read_rgb
-from facebench.recognition.tracks import with_tracks
 from facebench.videos.reader import open_reader
 
 PAPER_MARGIN_PX = 44  # davidsandberg/facenet's fixed margin, source pixels, half per side
-KEYS = ["video", "resolution"]
 
 
 def crop_fixed_px(rgb: np.ndarray, box: np.ndarray, margin_px: float) -> np.ndarray:
@@ -100,49 +94,6 @@ def photo_embeddings(
     return {person: np.stack(rows) for person, rows in people.items()}
 
 
-def rescore(
-    run_faces: pd.DataFrame,
-    embeddings: np.ndarray,
-    frames: pd.DataFrame,
-    truth: pd.DataFrame,
-    gallery: Gallery,
-    fps: float,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One run's faces identified again from ``embeddings`` (per frame, then per track) and
-    scored: (faces with the new labels, run_accuracy's row)."""
-    big = gallery.big_enough(
-        np.c_[run_faces[["x", "y"]], run_faces[["x", "y"]].to_numpy() + run_faces[["w", "h"]]]
-    )
-    identities, distances = gallery.identify(embeddings[big])
-    faces = run_faces.assign(identity=TOO_SMALL, distance=np.nan)
-    faces.loc[big, "identity"], faces.loc[big, "distance"] = identities, distances
-    faces = with_tracks(faces.reset_index(drop=True), embeddings[big], fps, gallery)
-    scores = run_accuracy(frames, faces, truth, set(gallery.metadata["enrolled_people"]), keys=KEYS)
-    return faces, scores
-
-
-def own_photo_distance(
-    faces: pd.DataFrame, truth: pd.DataFrame, embeddings: np.ndarray, photos: dict[str, np.ndarray]
-) -> pd.DataFrame:
-    """Per matched face of a person with photos: face height (px) and the L2 distance to the
-    nearest of that person's photo embeddings."""
-    matches = match_runs(faces[["frame", *KEYS]].drop_duplicates(), faces, truth, keys=KEYS).matches
-    person = truth["identity"].to_numpy()[matches["truth"].to_numpy(np.int64)].astype(str)
-    rows = []
-    for pred, name in zip(matches["pred"].to_numpy(np.int64), person, strict=True):
-        if name not in photos:
-            continue
-        similarity = photos[name] @ embeddings[pred]
-        rows.append(
-            {
-                "identity": name,
-                "face_h_px": float(faces["h"].iat[pred]),
-                "distance": float(np.sqrt(max(2 - 2 * similarity.max(), 0.0))),
-            }
-        )
-    return pd.DataFrame(rows, columns=["identity", "face_h_px", "distance"])
-
-
 def truth_distances(
     detector,
     recognizer,
@@ -178,24 +129,16 @@ def truth_distances(
     return pd.concat(tables, ignore_index=True)
 
 
-def draw(distances: pd.DataFrame, svg: Path, threshold_l2: float | None = None) -> None:
+def draw(distances: pd.DataFrame, svg: Path, threshold_l2: float) -> None:
     """Distance to the own photo against face height, one colour per crop (log x axis)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
-    for crop, rows in distances.groupby("crop", sort=False):
-        ax.scatter(rows["face_h_px"], rows["distance"], s=8, alpha=0.5, label=crop)
-    if threshold_l2 is not None:
+    with figure(svg, size=(7, 4.5)) as (ax,):
+        for crop, rows in distances.groupby("crop", sort=False):
+            ax.scatter(rows["face_h_px"], rows["distance"], s=8, alpha=0.5, label=crop)
         ax.axhline(threshold_l2, color="grey", linestyle="--", linewidth=1, label="threshold")
-    ax.set_xscale("log")
-    ax.set_xlabel("face height in the frame (px, log scale)")
-    ax.set_ylabel("L2 distance to the person's own photo")
-    n_people = distances["identity"].nunique()
-    n_faces = len(distances) // max(distances["crop"].nunique(), 1)
-    ax.set_title(f"Crop margin: {n_faces} video faces of {n_people} people, each crop")
-    ax.legend(title="crop margin")
-    fig.savefig(svg)
-    plt.close(fig)
+        ax.set_xscale("log")
+        ax.set_xlabel("face height in the frame (px, log scale)")
+        ax.set_ylabel("L2 distance to the person's own photo")
+        n_faces = len(distances) // max(distances["crop"].nunique(), 1)
+        n_people = distances["identity"].nunique()
+        ax.set_title(f"Crop margin: {n_faces} video faces of {n_people} people, each crop")
+        ax.legend(title="crop margin")
