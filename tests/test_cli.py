@@ -172,6 +172,7 @@ def test_run_takes_the_recognizer_from_the_gallery(tmp_path, capsys):
 def test_enroll_then_run_with_track_identities(models_dir, faces_dir, workflow_dir, tmp_path):
     gallery = tmp_path / "people.npz"
     people = tmp_path / "people"
+    people.mkdir()
     for person in ("ben_afflek", "elton_john", "jerry_seinfeld", "madonna"):
         (people / person).symlink_to(faces_dir / "train" / person, target_is_directory=True)
     enrolled = subprocess.run(
