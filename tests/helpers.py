@@ -83,7 +83,8 @@ class SlowPipeline:
         none = Detections(
             np.zeros((0, 4), np.float32), np.zeros(0, np.float32), np.zeros((0, 5, 2))
         )
-        return FrameResult((0,) * 5, none, np.array([]), np.array([]), np.array([]), {})
+        empty = np.array([])
+        return FrameResult((0,) * 5, none, empty, empty, empty, np.zeros((0, 128)), {})
 
     def recognize(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return np.array(["someone"] * len(faces)), np.full(len(faces), 0.5)

@@ -143,7 +143,7 @@ def test_run_sampler_period_defaults_to_the_config_default():
     from facebench.harness.benchmark_run import RunConfig
 
     base = ["run", "--device", "d", "--detector", "onnx", "--recognizer", "onnx"]
-    base += ["--video", "v.mp4", "--out", "o"]
+    base += ["v.mp4", "--out", "o"]
     schema = yaml.safe_load((REPO_ROOT / "src/facebench/schemas/config.schema.yaml").read_text())
     default = schema["properties"]["runs"]["properties"]["sampler_period_s"]["default"]
     assert parser().parse_args(base).sampler_period_s == default == 0.010
@@ -151,3 +151,47 @@ def test_run_sampler_period_defaults_to_the_config_default():
     assert parser().parse_args([*base, "--sampler-period-s", "0.05"]).sampler_period_s == 0.05
     result = subprocess.run([CLI, *base, "--sampler-period-s", "0"], capture_output=True, text=True)
     assert result.returncode == 2 and "0 is not > 0" in result.stderr
+
+
+def test_run_takes_the_recognizer_from_the_gallery(tmp_path, capsys):
+    import numpy as np
+
+    from facebench.cli import main
+    from facebench.recognition.gallery import Gallery
+
+    gallery = tmp_path / "g.npz"
+    rows = np.eye(128)[:2]
+    Gallery(np.array(["a", "b"]), rows, 1.0, {"recognizer": "tflite"}).save(gallery)
+    video = tmp_path / "missing.mp4"
+    assert main(["run", str(video), "--gallery", str(gallery), "--out", str(tmp_path / "o")]) == 1
+    assert f"{video}: no such file" in capsys.readouterr().err  # got past the recognizer
+    assert main(["run", str(video), "--out", str(tmp_path / "o")]) == 1
+    assert "give --gallery or --recognizer" in capsys.readouterr().err
+
+
+def test_enroll_then_run_with_track_identities(models_dir, faces_dir, workflow_dir, tmp_path):
+    gallery = tmp_path / "people.npz"
+    people = tmp_path / "people"
+    people.mkdir()
+    for person in ("ben_afflek", "elton_john", "jerry_seinfeld", "madonna"):
+        (people / person).symlink_to(faces_dir / "train" / person, target_is_directory=True)
+    enrolled = subprocess.run(
+        [CLI, "enroll", str(people), "--out", str(gallery), "--models-dir", str(models_dir)],
+        capture_output=True,
+        text=True,
+    )
+    assert enrolled.returncode == 0, enrolled.stderr
+    assert "4 people (ben_afflek, elton_john, jerry_seinfeld, madonna)" in enrolled.stdout
+    metadata = json.loads(gallery.with_suffix(".json").read_text())
+    assert metadata["recognizer"] == "onnx" and metadata["crop_margin"] == 0.4
+    assert (tmp_path / "people_lopo.csv").is_file()
+    video = workflow_dir / "resources" / "videos" / "video2" / "HD.mp4"
+    out = tmp_path / "run"
+    command = [CLI, "run", str(video), "--gallery", str(gallery), "--out", str(out)]
+    ran = subprocess.run(
+        [*command, "--models-dir", str(models_dir), "--warmup", "2"], capture_output=True, text=True
+    )
+    assert ran.returncode == 0, ran.stderr
+    faces = pd.read_csv(out / "faces.csv")
+    assert {"track_id", "track_identity", "track_settled"} <= set(faces.columns)
+    assert ran.stdout.count("track ") == faces["track_id"].nunique() > 0

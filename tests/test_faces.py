@@ -28,18 +28,37 @@ def test_prewhiten_standardises_each_face():
     assert np.isfinite(flat).all() and np.abs(flat).max() == 0
 
 
-def test_crop_adds_the_44px_margin_clips_to_frame_and_resizes():
+def test_crop_margin_is_a_share_of_the_box_and_pads_at_the_border():
     frame = np.random.default_rng(2).integers(0, 255, (100, 200, 3)).astype(np.uint8)
 
     def resized(region: np.ndarray) -> np.ndarray:
         return cv2.resize(region, (160, 160), interpolation=cv2.INTER_LINEAR)
 
-    inside = crop_with_margin(frame, np.array([60.0, 30.0, 100.0, 60.0]))
-    np.testing.assert_array_equal(inside, resized(frame[8:82, 38:122]))  # 22 px each side
-    face = crop_with_margin(frame, np.array([-30.0, -10.0, 50.0, 60.0]))
-    np.testing.assert_array_equal(face, resized(frame[0:82, 0:72]))  # clipped at 0
-    outside = crop_with_margin(frame, np.array([500.0, 500.0, 600.0, 600.0]))
+    # 40x30 box, margin 0.4: 8 px each side horizontally, 6 px vertically
+    inside = crop_with_margin(frame, np.array([60.0, 30.0, 100.0, 60.0]), 0.4)
+    np.testing.assert_array_equal(inside, resized(frame[24:66, 52:108]))
+    # twice the box, twice the margin in pixels: the face fills the same share of the input
+    big = crop_with_margin(frame, np.array([40.0, 20.0, 120.0, 80.0]), 0.4)
+    np.testing.assert_array_equal(big, resized(frame[8:92, 24:136]))
+    # at the border the frame is padded by its edge pixels, not clipped and stretched
+    border = crop_with_margin(frame, np.array([-10.0, 10.0, 40.0, 60.0]), 0.4)
+    padded = cv2.copyMakeBorder(frame, 0, 0, 20, 0, cv2.BORDER_REPLICATE)[0:70, 0:70]
+    np.testing.assert_array_equal(border, resized(padded))
+    assert not np.array_equal(border, resized(frame[0:70, 0:50]))  # what clipping gives
+    outside = crop_with_margin(frame, np.array([500.0, 500.0, 600.0, 600.0]), 0.4)
     assert outside.shape == (160, 160, 3) and outside.max() == 0
+
+
+def test_extract_faces_passes_the_margin_on():
+    frame = np.random.default_rng(4).integers(0, 255, (120, 120, 3)).astype(np.uint8)
+    box = np.array([[40.0, 40.0, 80.0, 80.0]])
+    for margin in (0.0, 0.4, 1.0):
+        faces = extract_faces(frame, box, np.zeros((1, 5, 2)), "crop", margin)
+        np.testing.assert_array_equal(faces[0], crop_with_margin(frame, box[0], margin))
+    assert not np.array_equal(
+        extract_faces(frame, box, np.zeros((1, 5, 2)), "crop", 0.0),
+        extract_faces(frame, box, np.zeros((1, 5, 2)), "crop", 1.0),
+    )
 
 
 def test_similarity_alignment_puts_landmarks_on_template():

@@ -134,7 +134,7 @@ def run_command(workflow_dir: Path, video: Path, out: Path, *extra: str) -> list
     """``facebench run`` of onnx/onnx on ``video`` with the CI run's models and gallery."""
     resources = workflow_dir / "resources"
     return [CLI, "run", "--device", "local", "--detector", "onnx", "--recognizer", "onnx",
-            "--video", str(video), "--gallery", str(resources / "gallery" / "onnx.npz"),
+            str(video), "--gallery", str(resources / "gallery" / "onnx.npz"),
             "--out", str(out), "--models-dir", str(resources / "models"), *extra]  # fmt: skip
 
 

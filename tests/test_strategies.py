@@ -16,6 +16,7 @@ from helpers import SlowPipeline, on_loop
 from facebench.backends.base import Detections, l2_normalize
 from facebench.recognition.gallery import TOO_SMALL, Gallery
 from facebench.recognition.pipeline import FacePipeline
+from facebench.recognition.tracker import IouTracker
 from facebench.remote import server as server_module
 from facebench.remote.endpoints import encode_jpeg
 from facebench.remote.protocol import (
@@ -29,7 +30,6 @@ from facebench.remote.protocol import (
 )
 from facebench.remote.server import NoopPipeline, RecognitionServer, listen, split_crops
 from facebench.strategies.edge import Edge, EdgeSettings
-from facebench.strategies.tracker import IouTracker
 
 BOX = np.array([[100.0, 100.0, 160.0, 180.0]])
 

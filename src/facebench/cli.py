@@ -1,11 +1,12 @@
-"""The ``facebench`` command line: ``backends``, ``probe``, ``bench``, ``run``, ``analyse``,
-``collect``, ``link-check`` and ``strategy``."""
+"""The ``facebench`` command line: ``backends``, ``probe``, ``bench``, ``enroll``, ``run``,
+``analyse``, ``collect``, ``link-check`` and ``strategy``."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import platform
 import sys
 from pathlib import Path
 
@@ -94,6 +95,61 @@ def _cmd_bench(args: argparse.Namespace) -> None:
         write_json(Path(args.json), result)
 
 
+def _cmd_enroll(args: argparse.Namespace) -> None:
+    from facebench.recognition.enrolment import Enrolment, enrol_gallery
+    from facebench.recognition.photos import gallery_photos
+    from facebench.recognition.strangers import bundled_strangers
+
+    gallery = enrol_gallery(
+        Path(args.models_dir),
+        args.detector,
+        args.recognizer,
+        args.threads,
+        gallery_photos(None, [Path(args.people_dir)]),
+        Enrolment(
+            tuple(args.unknown),
+            args.alignment,
+            args.threshold_method,
+            args.target_far,
+            args.min_face_px,
+            args.crop_margin,
+        ),
+        [] if args.no_bundled_strangers else bundled_strangers(),
+        Path(args.out),
+    )
+    for photo in gallery.metadata["left_out_photos"]:
+        print(f"not enrolled: {photo['photo']}: {photo['reason']}", file=sys.stderr)
+    people = gallery.metadata["enrolled_people"]
+    print(
+        f"{args.out}: {len(people)} people ({', '.join(people)}), "
+        f"{gallery.metadata['n_enrolled_photos']} photos, threshold L2 {gallery.threshold_l2:.3f}"
+    )
+
+
+def _gallery_recognizer(gallery: str) -> str:
+    """The recognizer a gallery was enrolled with (its ``.json``'s ``recognizer``)."""
+    from facebench.recognition.gallery import Gallery
+
+    recognizer = Gallery.load(Path(gallery)).metadata.get("recognizer")
+    if recognizer is None:
+        raise FacebenchError(f"{gallery}: no recognizer recorded; give --recognizer")
+    return recognizer
+
+
+def _print_tracks(faces_csv: Path) -> None:
+    """One line per track of a run: its frames, final label and when it settled."""
+    import pandas as pd
+
+    faces = pd.read_csv(faces_csv)
+    for track, rows in faces.groupby("track_id"):
+        settled = rows.loc[rows["track_settled"], "frame"]
+        when = f"settled by frame {settled.iloc[0]}" if len(settled) else "not settled"
+        print(
+            f"track {track}: frames {rows['frame'].min()}-{rows['frame'].max()} "
+            f"({len(rows)} faces): {rows['track_identity'].iloc[-1]} ({when})"
+        )
+
+
 def _cmd_run(args: argparse.Namespace) -> None:
     from facebench.harness.benchmark_run import RunConfig, run_benchmark
 
@@ -115,6 +171,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
     )
     summary = run_benchmark(config, Path(args.out), args.progress_every)
     print(json.dumps(summary, indent=2, default=float))
+    _print_tracks(Path(args.out) / "faces.csv")
 
 
 def _config(paths: list[str]) -> dict:
@@ -229,6 +286,7 @@ def _cmd_strategy(args: argparse.Namespace) -> None:
 
 def parser() -> argparse.ArgumentParser:
     from facebench.backends.registry import DETECTORS, RECOGNIZERS
+    from facebench.config import schema
 
     top = argparse.ArgumentParser(prog="facebench", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
@@ -269,11 +327,58 @@ def parser() -> argparse.ArgumentParser:
     )
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     bench.set_defaults(func=_cmd_bench)
-    run = commands.add_parser("run", help="process every frame of a video, log each frame")
-    run.add_argument("--device", required=True, help="name of this host in the results")
-    run.add_argument("--detector", required=True, choices=list(DETECTORS))
-    run.add_argument("--recognizer", required=True, choices=list(RECOGNIZERS))
-    run.add_argument("--video", required=True, help="video file (or a stream URL OpenCV opens)")
+    enroll = commands.add_parser(
+        "enroll",
+        help="enrol a folder of people (one folder per person) into a gallery .npz",
+        description="Enrol PEOPLE_DIR (PEOPLE_DIR/<person>/<photo>, or train/<person> + "
+        "val/<person>) as the workflow enrols its galleries: one face per photo, the "
+        "threshold chosen by leave-one-person-out for --target-far.",
+    )
+    enroll.add_argument("people_dir", metavar="PEOPLE_DIR")
+    enroll.add_argument("--out", required=True, help="gallery .npz (its .json and curve beside)")
+    enroll.add_argument("--models-dir", default="resources/models")
+    enroll.add_argument("--detector", default="onnx", choices=list(DETECTORS))
+    enroll.add_argument("--recognizer", default="onnx", choices=list(RECOGNIZERS))
+    enroll.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
+    # the workflow's defaults (config schema), so a gallery enrolled here matches its galleries
+    defaults = schema()["properties"]
+    gallery = {key: spec.get("default") for key, spec in defaults["gallery"]["properties"].items()}
+    enroll.add_argument(
+        "--alignment", choices=["crop", "similarity"], default=defaults["alignment"]["default"]
+    )
+    enroll.add_argument(
+        "--crop-margin",
+        type=float,
+        default=defaults["crop_margin"]["default"],
+        help="margin around the box, a fraction of its side",
+    )
+    enroll.add_argument(
+        "--threshold-method",
+        choices=["target_far", "max_accuracy"],
+        default=gallery["threshold_method"],
+    )
+    enroll.add_argument("--target-far", type=_positive_float, default=gallery["target_far"])
+    enroll.add_argument(
+        "--min-face-px", type=float, default=gallery["min_face_px"], help="smaller: not identified"
+    )
+    enroll.add_argument(
+        "--unknown", nargs="*", default=[], help="people in PEOPLE_DIR kept out (strangers)"
+    )
+    enroll.add_argument(
+        "--no-bundled-strangers",
+        action="store_true",
+        help="choose the threshold from PEOPLE_DIR's people alone",
+    )
+    enroll.set_defaults(func=_cmd_enroll)
+    run = commands.add_parser(
+        "run", help="process every frame of a video, log each face with its track's identity"
+    )
+    run.add_argument("video", metavar="VIDEO", help="video file (or a stream URL OpenCV opens)")
+    run.add_argument("--device", default=platform.node(), help="name of this host in the results")
+    run.add_argument("--detector", default="onnx", choices=list(DETECTORS))
+    run.add_argument(
+        "--recognizer", choices=list(RECOGNIZERS), help="default: the gallery's recognizer"
+    )
     run.add_argument("--out", required=True, help="directory for frames.csv, faces.csv, run.json")
     run.add_argument("--models-dir", default="resources/models")
     run.add_argument("--gallery", help="gallery .npz (default resources/gallery/<recognizer>.npz)")
@@ -376,9 +481,12 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    if getattr(args, "command", None) == "run" and args.gallery is None:
-        args.gallery = f"resources/gallery/{args.recognizer}.npz"
     try:
+        if getattr(args, "command", None) == "run":
+            if args.gallery is None and args.recognizer is None:
+                raise FacebenchError("facebench run: give --gallery or --recognizer")
+            args.recognizer = args.recognizer or _gallery_recognizer(args.gallery)
+            args.gallery = args.gallery or f"resources/gallery/{args.recognizer}.npz"
         args.func(args)
     except FacebenchError as error:
         print(f"facebench: error: {error}", file=sys.stderr)

@@ -190,6 +190,7 @@ def get_final_output():
         *get_converted_models(),
         "results/parity/facenet_quality.json",
         "results/parity/parity.csv",
+        *(["results/openset/crop_distance.svg"] if GENERATED_VIDEOS else []),
         *expand("resources/gallery/{recognizer}.npz", recognizer=gallery_recognizers()),
         *expand("results/videos/{video}/check.json", video=VIDEOS),
         *expand("results/runs/{device}/capabilities.json", device=SCHEDULED),

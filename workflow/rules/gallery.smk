@@ -22,5 +22,6 @@ rule enroll_gallery:
         detector=config["gallery"]["detector"],
         settings=plan.gallery_settings(config),
         alignment=config["alignment"],
+        crop_margin=config["crop_margin"],
     script:
         "../scripts/enroll_gallery.py"

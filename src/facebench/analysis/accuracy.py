@@ -1,5 +1,13 @@
 """Detection precision/recall and identification accuracy of every run against the ground truth.
 
+**Identification accuracy** (the one definition every table, the open-set page, the fast preset
+comparison and the strategies use): the share of detected faces matched to a ground-truth face
+that get the right answer: the person's name for an enrolled person, no name (unknown or too
+small) for anyone else. Per frame it scores each face's own label (``identification_accuracy``);
+per track it scores the label its track held at that face (``identification_accuracy_track``),
+and ``track_accuracy`` scores each track once, by the label it ended with. Rank-1, FRR and FAR
+split the same matched faces into enrolled people and strangers.
+
 A detection matches a ground-truth face when their boxes (x, y, w, h in the video's pixels in both
 files) overlap with IoU >= ``MATCH_IOU`` (0.5), one to one, greedily by descending IoU
 (``match_boxes``). Pairs are found for all frames at once; only frames where a box has several
@@ -23,6 +31,17 @@ from facebench.errors import FacebenchError
 from facebench.recognition.boxes import MATCH_IOU, match_boxes, paired_iou
 from facebench.recognition.gallery import TOO_SMALL, UNKNOWN
 
+TRACK_COUNTS = (
+    "n_track_labelled",  # matched faces with a track label (runs that track faces)
+    "track_id_correct",  # ... whose track's label at that face was right
+    "n_tracks",  # tracks with a matched face
+    "tracks_correct",  # ... whose label at their last matched face was right
+    "tracks_ever_correct",  # ... whose label was right at some face
+    "frames_to_first_correct",  # summed over those: frames from a track's first face
+    "track_switches",  # changes of a track's name between its successive faces, summed
+    "n_embedded",  # matched faces that were embedded (not too small) in tracking runs
+    "n_settled_embedded",  # ... whose track was settled before them: a policy would skip them
+)
 COUNT_COLUMNS = (
     "n_scored_frames",
     "n_pred",
@@ -37,8 +56,16 @@ COUNT_COLUMNS = (
     "n_stranger",
     "false_accept",
     "n_too_small",
+    *TRACK_COUNTS,
 )
-CLIP_RATES = ("precision", "recall", "recall_detectable", "identification_accuracy")
+CLIP_RATES = (
+    "precision",
+    "recall",
+    "recall_detectable",
+    "identification_accuracy",
+    "identification_accuracy_track",
+    "track_accuracy",
+)
 CLIP_ACCURACY_COLUMNS = (*COUNT_COLUMNS, *CLIP_RATES)  # clip_accuracy's, even without rows
 PASS = "clip_pass"  # the pass over a looped clip, a key of clip_accuracy's runs
 Z_95 = 1.959964
@@ -218,7 +245,84 @@ def run_accuracy(
     }
     for name, run_of_item in counts.items():
         runs[name] = np.bincount(run_of_item, minlength=len(runs))
+    for name, per_run in track_counts(faces, truth, matches, enrolled, len(runs)).items():
+        runs[name] = per_run
     return add_rates(runs)
+
+
+def expected_labels(
+    truth: pd.DataFrame, matches: pd.DataFrame, enrolled: frozenset[str] | set[str]
+) -> np.ndarray:
+    """The right answer for each match: the person's name if enrolled, else ``unknown``."""
+    actual = truth["identity"].to_numpy()[matches["truth"].to_numpy(np.int64)].astype(str)
+    return np.where(np.isin(actual, list(enrolled)), actual, UNKNOWN)
+
+
+def _named(labels: np.ndarray) -> np.ndarray:
+    return np.where(np.isin(labels, [UNKNOWN, TOO_SMALL]), UNKNOWN, labels)
+
+
+def track_counts(
+    faces: pd.DataFrame,
+    truth: pd.DataFrame,
+    matches: pd.DataFrame,
+    enrolled: frozenset[str] | set[str],
+    n_runs: int,
+) -> dict[str, np.ndarray]:
+    """:data:`TRACK_COUNTS` per run code (``matches['key'] >> 32``), from faces with
+    ``track_id`` and ``track_identity`` (zeros where a run has none). A track is one
+    ``track_id`` of one run; its truth is each matched face's own (a track that jumps from
+    one person to another is scored face by face, and once by its last face)."""
+    zeros = {name: np.zeros(n_runs, np.int64) for name in TRACK_COUNTS}
+    if "track_identity" not in faces or not len(matches):
+        return zeros
+    pred = matches["pred"].to_numpy(np.int64)
+    labelled = faces["track_identity"].notna().to_numpy()[pred]
+    table = pd.DataFrame(
+        {
+            "run": matches["key"].to_numpy(np.int64)[labelled] >> 32,
+            "track": faces["track_id"].to_numpy()[pred][labelled],
+            "frame": faces["frame"].to_numpy()[pred][labelled],
+            "label": _named(faces["track_identity"].to_numpy()[pred][labelled].astype(str)),
+            "raw": faces["track_identity"].to_numpy()[pred][labelled].astype(str),
+            "expected": expected_labels(truth, matches, enrolled)[labelled],
+            "settled": faces["track_settled"].fillna(False).to_numpy(bool)[pred][labelled],
+            "embedded": faces["identity"].to_numpy()[pred][labelled].astype(str) != TOO_SMALL,
+        }
+    ).sort_values(["run", "track", "frame"], kind="stable")
+    table["right"] = table["label"] == table["expected"]
+    grouped = table.groupby(["run", "track"])
+    first_right = table["frame"].where(table["right"]).groupby([table["run"], table["track"]])
+    names = table["raw"].where(table["raw"] != TOO_SMALL)  # too small: no name, no change
+    previous = names.groupby([table["run"], table["track"]]).shift()
+    per_track = pd.DataFrame(
+        {
+            "correct": grouped["right"].last(),
+            "ever": grouped["right"].any(),
+            "to_first": first_right.min() - grouped["frame"].min(),
+            "switches": (names.notna() & previous.notna() & (names != previous))
+            .groupby([table["run"], table["track"]])
+            .sum(),
+        }
+    )
+
+    def per_run(values: np.ndarray, runs: np.ndarray) -> np.ndarray:
+        return np.bincount(runs, weights=values, minlength=n_runs).round().astype(np.int64)
+
+    runs = table["run"].to_numpy()
+    track_runs = per_track.index.get_level_values("run").to_numpy(np.int64)
+    ones = np.ones(len(table))
+    return {
+        "n_track_labelled": per_run(ones, runs),
+        "track_id_correct": per_run(table["right"].to_numpy(float), runs),
+        "n_tracks": per_run(np.ones(len(per_track)), track_runs),
+        "tracks_correct": per_run(per_track["correct"].to_numpy(float), track_runs),
+        "tracks_ever_correct": per_run(per_track["ever"].to_numpy(float), track_runs),
+        "frames_to_first_correct": per_run(per_track["to_first"].fillna(0).to_numpy(), track_runs),
+        "track_switches": per_run(per_track["switches"].to_numpy(float), track_runs),
+        "n_embedded": per_run(table["embedded"].to_numpy(float), runs),
+        "n_settled_embedded": per_run((table["embedded"] & table["settled"]).to_numpy(float), runs),
+    }
 
 
 def identity_outcomes(
@@ -247,8 +351,11 @@ def identity_outcomes(
 
 
 def add_rates(counts: pd.DataFrame) -> pd.DataFrame:
-    """Precision, recall (all and detectable faces), identification accuracy, rank-1 rate and
-    false-reject rate of enrolled faces and false-accept rate of strangers, from counts."""
+    """Precision, recall (all and detectable faces), identification accuracy per frame and per
+    track (the module's definition), rank-1 rate and false-reject rate of enrolled faces and
+    false-accept rate of strangers; per track: the share of tracks right at their end, identity
+    switches per track, mean frames to a track's first right label, and the share of embedded
+    faces a settled-track policy would have skipped; all from counts."""
 
     def ratio(numerator: str, denominator: str) -> pd.Series:
         return counts[numerator] / counts[denominator].where(counts[denominator] > 0)
@@ -258,6 +365,11 @@ def add_rates(counts: pd.DataFrame) -> pd.DataFrame:
         recall=ratio("tp", "n_truth"),
         recall_detectable=ratio("tp_detectable", "n_truth_detectable"),
         identification_accuracy=ratio("id_correct", "tp"),
+        identification_accuracy_track=ratio("track_id_correct", "n_track_labelled"),
+        track_accuracy=ratio("tracks_correct", "n_tracks"),
+        switches_per_track=ratio("track_switches", "n_tracks"),
+        mean_frames_to_first_correct=ratio("frames_to_first_correct", "tracks_ever_correct"),
+        settled_saved_share=ratio("n_settled_embedded", "n_embedded"),
         rank1=ratio("rank1_correct", "n_enrolled"),
         frr=ratio("false_reject", "n_enrolled"),
         far=ratio("false_accept", "n_stranger"),

@@ -26,6 +26,7 @@ from facebench.recognition.faces import similarity_fallbacks
 from facebench.recognition.gallery import Gallery
 from facebench.recognition.mtcnn import MtcnnParams
 from facebench.recognition.pipeline import FacePipeline
+from facebench.recognition.tracks import with_tracks
 from facebench.schemas import validate_records, validate_table
 from facebench.sensors import Sampler, default_sensors, per_frame, sensor_report
 from facebench.sensors.conditions import run_conditions
@@ -143,6 +144,9 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
         log = run_frames(reader, pipeline, config.warmup_frames, progress_every)
     if not len(log.frames):
         raise FacebenchError(f"{config.video}: no frame could be read")
+    # tracks and their labels after the timed loop, causally in frame order: what is timed
+    # stays the per-frame pipeline
+    faces = with_tracks(log.faces, log.embeddings, reader.fps, gallery)
     sensed = per_frame(s.samples(), log.bounds_ns)
     frames = pd.concat([log.frames, sensed.drop(columns="n_samples")], axis=1)
     summary = summarize(frames)
@@ -172,10 +176,11 @@ def run_benchmark(config: RunConfig, out_dir: Path, progress_every: int = 50) ->
         },
         gallery_threshold_l2=gallery.threshold_l2,
         similarity_fallbacks=similarity_fallbacks() - fallbacks_before,
+        crop_margin=gallery.crop_margin,
         summary=summary,
     )
     validate_table(frames, "frames", f"{out_dir}/frames.csv")
-    validate_table(log.faces, "faces", f"{out_dir}/faces.csv")
+    validate_table(faces, "faces", f"{out_dir}/faces.csv")
     validate_records([json.loads(json.dumps(meta, default=str))], "run", f"{out_dir}/run.json")
-    _write_outputs(out_dir, frames, log.faces, meta)
+    _write_outputs(out_dir, frames, faces, meta)
     return summary

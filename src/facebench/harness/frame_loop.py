@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from facebench.models.layout import FACENET_EMBEDDING_SIZE
 from facebench.recognition.mtcnn import STAGES, WORK_COUNTS
 from facebench.recognition.pipeline import PHASES, FacePipeline
 
@@ -27,11 +28,13 @@ DETECT_STAGE_COLUMNS = [f"t_detect_{stage}_s" for stage in STAGES]
 
 @dataclass
 class RunLog:
-    """Per-frame rows, per-face rows and each frame's [start, end) clock readings (ns)."""
+    """Per-frame rows, per-face rows, each frame's [start, end) clock readings (ns) and the
+    embeddings of the faces not too small (in faces' order)."""
 
     frames: pd.DataFrame
     faces: pd.DataFrame
     bounds_ns: np.ndarray  # (F, 2)
+    embeddings: np.ndarray  # (M, 128)
 
 
 def run_frames(
@@ -41,7 +44,7 @@ def run_frames(
     ``warmup_frames`` are flagged ``is_warmup``."""
     clock = time.perf_counter_ns
     iterator = iter(frames)
-    frame_rows, face_rows, bounds = [], [], []
+    frame_rows, face_rows, bounds, embeddings = [], [], [], []
     index = 0
     while True:
         t_start = clock()
@@ -51,6 +54,7 @@ def run_frames(
         t_read = clock()
         result = pipeline.process(rgb)
         det = result.detections
+        embeddings.append(result.embeddings)
         frame_rows.append(
             {
                 "frame": index,
@@ -110,4 +114,6 @@ def run_frames(
     faces = pd.DataFrame(
         face_rows, columns=["frame", "x", "y", "w", "h", "score", "identity", "distance", "nearest"]
     )
-    return RunLog(frame_table, faces, bounds_ns)
+    empty = np.zeros((0, FACENET_EMBEDDING_SIZE), np.float32)
+    embedded = np.concatenate(embeddings) if embeddings else empty
+    return RunLog(frame_table, faces, bounds_ns, embedded)

@@ -10,14 +10,18 @@ method); both are recorded with the FAR/FRR they give, and the curve is saved be
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from facebench.backends.registry import load_recognizer
 from facebench.errors import FacebenchError
+from facebench.fileio import atomic_path
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
 from facebench.recognition.boxes import largest
-from facebench.recognition.faces import extract_faces, prewhiten
+from facebench.recognition.detector import load_detector
+from facebench.recognition.faces import CROP_MARGIN, extract_faces, prewhiten
 from facebench.recognition.gallery import UNKNOWN, Gallery
 from facebench.recognition.identify import nearest
 from facebench.recognition.photos import Photo, read_rgb
@@ -38,13 +42,15 @@ SECOND_FACE_AREA = 0.25
 @dataclass(frozen=True)
 class Enrolment:
     """How to enrol: people kept out of the gallery (strangers), face alignment, threshold
-    method and target false-accept rate, minimum face size for recognition (px)."""
+    method and target false-accept rate, minimum face size for recognition (px), crop margin
+    (a fraction of the box side)."""
 
     unknown: tuple[str, ...]
     alignment: str
     threshold_method: str = "target_far"
     target_far: float = 0.01
     min_face_px: float = 0.0
+    crop_margin: float = CROP_MARGIN
 
     def __post_init__(self) -> None:
         if self.threshold_method not in THRESHOLD_METHODS:
@@ -53,7 +59,9 @@ class Enrolment:
             )
 
 
-def photo_face(detector, photo: Photo, alignment: str) -> tuple[np.ndarray | None, str]:
+def photo_face(
+    detector, photo: Photo, alignment: str, margin: float = CROP_MARGIN
+) -> tuple[np.ndarray | None, str]:
     """The photo's one face as a (1, 160, 160, 3) uint8 crop and "" ; or None and why not
     ("no face", "N faces")."""
     rgb = read_rgb(photo.path)
@@ -64,18 +72,19 @@ def photo_face(detector, photo: Photo, alignment: str) -> tuple[np.ndarray | Non
     if (count := int((areas >= SECOND_FACE_AREA * areas.max()).sum())) > 1:
         return None, f"{count} faces"
     k = largest(found.boxes)
-    return extract_faces(rgb, found.boxes[k : k + 1], found.landmarks[k : k + 1], alignment), ""
+    face = extract_faces(rgb, found.boxes[k : k + 1], found.landmarks[k : k + 1], alignment, margin)
+    return face, ""
 
 
 def embed_photos(
-    detector, recognizer, photos: list[Photo], alignment: str
+    detector, recognizer, photos: list[Photo], alignment: str, margin: float = CROP_MARGIN
 ) -> tuple[np.ndarray, list[dict]]:
     """One embedding per photo (NaN rows where it cannot be used) and the photos left out,
     each ``{"photo": path, "reason": ...}``."""
     out = np.full((len(photos), FACENET_EMBEDDING_SIZE), np.nan, np.float32)
     left_out = []
     for i, photo in enumerate(photos):
-        face, reason = photo_face(detector, photo, alignment)
+        face, reason = photo_face(detector, photo, alignment, margin)
         if face is None:
             left_out.append({"photo": str(photo.path), "reason": reason})
         else:
@@ -110,10 +119,9 @@ def build_gallery(
     people_listed = sorted({p.person for p in photos})
     if missing := set(settings.unknown) - set(people_listed):
         raise FacebenchError(f"gallery: unknown people {sorted(missing)} not among {people_listed}")
-    embeddings, left_out = embed_photos(detector, recognizer, photos, settings.alignment)
-    stranger_emb, stranger_left_out = embed_photos(
-        detector, recognizer, list(strangers), settings.alignment
-    )
+    how = (settings.alignment, settings.crop_margin)
+    embeddings, left_out = embed_photos(detector, recognizer, photos, *how)
+    stranger_emb, stranger_left_out = embed_photos(detector, recognizer, list(strangers), *how)
     usable = ~np.isnan(embeddings).any(axis=1)
     people = np.array([p.person for p in photos])
     train = np.array([p.split == "train" for p in photos])
@@ -161,10 +169,42 @@ def build_gallery(
         },
     }
     gallery = Gallery(
-        people[enrolled], embeddings[enrolled], chosen, metadata, settings.min_face_px
+        people[enrolled],
+        embeddings[enrolled],
+        chosen,
+        metadata,
+        settings.min_face_px,
+        settings.crop_margin,
     )
     return gallery, det_curve(trials)
 
 
 def _rates(trials: Trials, threshold: float) -> dict[str, float]:
     return {f"lopo_{k}": v for k, v in trials.rates(threshold).items()}
+
+
+def enrol_gallery(
+    models_dir: Path,
+    detector: str,
+    recognizer: str,
+    threads: int,
+    photos: list[Photo],
+    settings: Enrolment,
+    strangers: list[Photo],
+    out: Path,
+) -> Gallery:
+    """Enrol ``photos`` with the ``detector`` and ``recognizer`` backends of ``models_dir`` and
+    save the gallery at ``out`` (``.npz``, its ``.json`` and its leave-one-person-out curve
+    ``<stem>_lopo.csv``): the workflow's galleries and ``facebench enroll`` alike."""
+    gallery, curve = build_gallery(
+        load_detector(detector, models_dir, threads),
+        load_recognizer(recognizer, models_dir, threads),
+        photos,
+        settings,
+        strangers,
+    )
+    gallery.metadata.update(recognizer=recognizer)
+    gallery.save(out)
+    with atomic_path(out.with_name(f"{out.stem}_lopo.csv")) as tmp:
+        curve.to_csv(tmp, index=False, float_format="%.6g")
+    return gallery

@@ -8,7 +8,10 @@ import numpy as np
 from facebench.models.layout import FACE_SIZE_PX
 from facebench.recognition.boxes import largest
 
-CROP_MARGIN_PX = 44  # davidsandberg/facenet compare.py: 44 px in source pixels, half per side
+# The margin added around a detected box, as a fraction of the box's side (half per side):
+# davidsandberg/facenet's fixed 44 px let a 15 px face fill a quarter of FaceNet's input and a
+# 300 px face 87 %; in proportion, every face fills the same 1 / 1.4 of it (issue 25).
+CROP_MARGIN = 0.4
 ALIGNMENTS = ("crop", "similarity")
 
 # insightface's 5-point ArcFace template for 112x112, scaled to 160x160 (eyes, nose, mouth).
@@ -25,20 +28,31 @@ _TEMPLATE_112 = np.array(
 SIMILARITY_TEMPLATE = _TEMPLATE_112 * (FACE_SIZE_PX / 112.0)
 
 
-def crop_with_margin(
-    rgb: np.ndarray, box: np.ndarray, margin_px: int = CROP_MARGIN_PX
-) -> np.ndarray:
-    """The paper's pipeline: box plus margin, clipped to the frame, bilinear resize to 160."""
+def crop_with_margin(rgb: np.ndarray, box: np.ndarray, margin: float = CROP_MARGIN) -> np.ndarray:
+    """The box grown by ``margin`` x its width and height (half per side), resized to 160.
+
+    Where the grown box leaves the frame the frame is padded by repeating its border pixels
+    (``cv2.BORDER_REPLICATE``) rather than clipped: a clipped crop would be stretched to the
+    square input, so a face at the border would fill a different share of it than one inside.
+    Replication, unlike a constant (black) band, adds no hard edge that prewhitening's mean and
+    std would then be dominated by. A box with no area is an empty (black) face.
+    """
     height, width = rgb.shape[:2]
-    x1 = int(max(np.floor(box[0] - margin_px / 2), 0))
-    y1 = int(max(np.floor(box[1] - margin_px / 2), 0))
-    x2 = int(min(np.ceil(box[2] + margin_px / 2), width))
-    y2 = int(min(np.ceil(box[3] + margin_px / 2), height))
-    if x2 <= x1 or y2 <= y1:  # a box entirely outside the frame: nothing to crop
+    grow_x, grow_y = margin * (box[2] - box[0]) / 2, margin * (box[3] - box[1]) / 2
+    x1, y1 = int(np.floor(box[0] - grow_x)), int(np.floor(box[1] - grow_y))
+    x2, y2 = int(np.ceil(box[2] + grow_x)), int(np.ceil(box[3] + grow_y))
+    inside = (max(x1, 0), max(y1, 0), min(x2, width), min(y2, height))
+    if x2 <= x1 or y2 <= y1 or inside[2] <= inside[0] or inside[3] <= inside[1]:
         return np.zeros((FACE_SIZE_PX, FACE_SIZE_PX, 3), np.uint8)
-    return cv2.resize(
-        rgb[y1:y2, x1:x2], (FACE_SIZE_PX, FACE_SIZE_PX), interpolation=cv2.INTER_LINEAR
+    region = cv2.copyMakeBorder(
+        rgb[inside[1] : inside[3], inside[0] : inside[2]],
+        inside[1] - y1,
+        y2 - inside[3],
+        inside[0] - x1,
+        x2 - inside[2],
+        cv2.BORDER_REPLICATE,
     )
+    return cv2.resize(region, (FACE_SIZE_PX, FACE_SIZE_PX), interpolation=cv2.INTER_LINEAR)
 
 
 _similarity_fallbacks = 0
@@ -56,27 +70,32 @@ def similarity_matrix(landmarks: np.ndarray) -> np.ndarray | None:
     return matrix
 
 
-def align_similarity(rgb: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
+def align_similarity(rgb: np.ndarray, landmarks: np.ndarray, margin: float) -> np.ndarray:
     """5-point similarity transform onto the ArcFace template (seed 002's alignment); a crop
     around the landmarks, counted by :func:`similarity_fallbacks`, where none fits."""
     global _similarity_fallbacks
     matrix = similarity_matrix(landmarks)
     if matrix is None:
         _similarity_fallbacks += 1
-        return crop_with_margin(rgb, np.r_[landmarks.min(0), landmarks.max(0)])
+        return crop_with_margin(rgb, np.r_[landmarks.min(0), landmarks.max(0)], margin)
     return cv2.warpAffine(rgb, matrix, (FACE_SIZE_PX, FACE_SIZE_PX), flags=cv2.INTER_LINEAR)
 
 
 def extract_faces(
-    rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray, alignment: str
+    rgb: np.ndarray,
+    boxes: np.ndarray,
+    landmarks: np.ndarray,
+    alignment: str,
+    margin: float = CROP_MARGIN,
 ) -> np.ndarray:
-    """(N, 160, 160, 3) uint8 faces for N detections, by ``alignment`` ('crop'|'similarity')."""
+    """(N, 160, 160, 3) uint8 faces for N detections, by ``alignment`` ('crop'|'similarity');
+    ``margin``: the crop's, a fraction of the box side (:func:`crop_with_margin`)."""
     if alignment not in ALIGNMENTS:
         raise ValueError(f"alignment {alignment!r} not in {ALIGNMENTS}")
     if alignment == "crop":
-        faces = [crop_with_margin(rgb, box) for box in boxes]
+        faces = [crop_with_margin(rgb, box, margin) for box in boxes]
     else:
-        faces = [align_similarity(rgb, points) for points in landmarks]
+        faces = [align_similarity(rgb, points, margin) for points in landmarks]
     return np.stack(faces) if faces else np.zeros((0, FACE_SIZE_PX, FACE_SIZE_PX, 3), np.uint8)
 
 

@@ -1,6 +1,7 @@
-"""The gallery of known people: enrolled embeddings, the rejection threshold and the minimum
-face size; a face is identified as its nearest enrolled person, ``unknown`` when farther than
-the threshold, ``too_small`` when its box is smaller than the minimum (never embedded)."""
+"""The gallery of known people: enrolled embeddings, the rejection threshold, the minimum
+face size and the crop margin its faces were cut with (runs cut theirs the same); a face is
+identified as its nearest enrolled person, ``unknown`` when farther than the threshold,
+``too_small`` when its box is smaller than the minimum (never embedded)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import numpy as np
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, write_json
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
+from facebench.recognition.faces import CROP_MARGIN
 from facebench.recognition.identify import nearest
 
 UNKNOWN = "unknown"
@@ -24,13 +26,15 @@ GALLERY_ARRAYS = ("names", "embeddings")  # the arrays of a gallery .npz
 @dataclass
 class Gallery:
     """Enrolled embeddings (one row per photo), the open-set rejection threshold and the
-    minimum face size (min side of the box, px) for recognition."""
+    minimum face size (min side of the box, px) for recognition, and the crop margin (a
+    fraction of the box side) its faces were cut with, which every run against it uses."""
 
     names: np.ndarray  # (G,) identity of each row
     embeddings: np.ndarray  # (G, 128) L2-normalised
     threshold_l2: float  # plain L2 distance; farther than this -> unknown
     metadata: dict = field(default_factory=dict)
     min_face_px: float = 0.0
+    crop_margin: float = CROP_MARGIN
 
     def match(self, embeddings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Name and L2 distance of the nearest enrolled face per row, threshold not applied."""
@@ -58,7 +62,12 @@ class Gallery:
             np.savez(stream, names=self.names.astype(str), embeddings=self.embeddings)
         write_json(
             npz_path.with_suffix(".json"),
-            {**self.metadata, "threshold_l2": self.threshold_l2, "min_face_px": self.min_face_px},
+            {
+                **self.metadata,
+                "threshold_l2": self.threshold_l2,
+                "min_face_px": self.min_face_px,
+                "crop_margin": self.crop_margin,
+            },
         )
 
     @classmethod
@@ -89,6 +98,7 @@ class Gallery:
                 metadata["threshold_l2"],
                 metadata,
                 metadata.get("min_face_px", 0.0),
+                metadata.get("crop_margin", CROP_MARGIN),
             )
         except (OSError, ValueError, KeyError, TypeError) as error:
             raise FacebenchError(

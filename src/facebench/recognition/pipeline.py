@@ -30,6 +30,7 @@ class FrameResult:
     identities: np.ndarray  # (N,) name, "unknown" or "too_small"
     distances: np.ndarray  # (N,) L2 to the nearest enrolled face (NaN when too small)
     nearest: np.ndarray  # (N,) the nearest enrolled person, threshold not applied ("" if small)
+    embeddings: np.ndarray  # (M, 128) of the M faces not too small, in order
     detect_stages_s: dict[str, float]  # MTCNN sub-stages (pyramid, pnet, rnet, onet)
 
     def phase_s(self) -> dict[str, float]:
@@ -75,8 +76,9 @@ class FacePipeline:
         found = self.detector.detect(rgb, stages)
         t_detect = clock()
         big = self.gallery.big_enough(found.boxes)
+        margin = self.gallery.crop_margin
         faces = prewhiten(
-            extract_faces(rgb, found.boxes[big], found.landmarks[big], self.alignment)
+            extract_faces(rgb, found.boxes[big], found.landmarks[big], self.alignment, margin)
         )
         t_align = clock()
         embeddings = self._embed(faces)
@@ -92,5 +94,6 @@ class FacePipeline:
             identities,
             distances,
             nearest,
+            embeddings,
             stages,
         )

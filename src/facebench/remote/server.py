@@ -262,7 +262,13 @@ class RecognitionServer:
         if kind == "frame":
             rgb = decode_jpeg(work.payload)
             found = self.pipeline.detector.detect(rgb)
-            faces = extract_faces(rgb, found.boxes, found.landmarks, self.pipeline.alignment)
+            faces = extract_faces(
+                rgb,
+                found.boxes,
+                found.landmarks,
+                self.pipeline.alignment,
+                self.pipeline.gallery.crop_margin,
+            )
             return Assembled(kind, faces, found=found)
         if kind == "faces":
             tracks, crops = split_crops(header, work.payload)

@@ -29,6 +29,7 @@ import pandas as pd
 from facebench.fileio import write_json
 from facebench.harness.latency import peak_rss_mb
 from facebench.recognition.faces import extract_faces
+from facebench.recognition.tracker import IouTracker
 from facebench.remote.endpoints import (
     ServerGone,
     add_pipeline_arguments,
@@ -46,7 +47,6 @@ from facebench.remote.protocol import (
     now_ns,
     recv_message,
 )
-from facebench.strategies.tracker import IouTracker
 
 STRATEGIES = ("cloud", "edge", "hybrid")
 CONNECT_TIMEOUT_S = 10.0
@@ -214,7 +214,11 @@ class Edge:
             and t_s - self.crop_sent_s.get(int(track), -math.inf) > self.settings.reidentify_s
         ]
         crops = extract_faces(
-            rgb, found.boxes[stale], found.landmarks[stale], self.settings.alignment
+            rgb,
+            found.boxes[stale],
+            found.landmarks[stale],
+            self.settings.alignment,
+            self.pipeline.gallery.crop_margin,
         )
         encoded = [encode_jpeg(crop, self.settings.jpeg_quality) for crop in crops]
         for k in stale:

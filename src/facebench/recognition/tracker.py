@@ -1,4 +1,5 @@
-"""A small IoU tracker (SORT's association without its Kalman filter) for the hybrid strategy.
+"""A small IoU tracker (SORT's association without its Kalman filter): the one tracker of the
+per-frame runs (faces.csv's track_id) and the hybrid strategy's edge.
 
 Detections of a frame are assigned to live tracks by the Hungarian method on 1 - IoU
 (``scipy.optimize.linear_sum_assignment``); pairs below ``min_iou`` are not matched. An
