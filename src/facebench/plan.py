@@ -262,3 +262,17 @@ def fast_compared(config: Config) -> bool:
     return bool(fast["device"]) and {fast["device"], fast["baseline"]["device"]} <= set(
         scheduled(config)
     )
+
+
+def accuracy_recognizers(config: Config, here: BackendReason) -> list[str]:
+    """The recognizers the accuracy set is embedded with (one per precision) on this host;
+    none when the accuracy mode is off."""
+    accuracy = config["accuracy"]
+    return runnable("recognizer", accuracy["recognizers"], here) if accuracy["enabled"] else []
+
+
+def accuracy_settings(config: Config) -> dict:
+    """What the accuracy set's rendering and embedding depend on: the section less the
+    analysis-only keys, so a new bootstrap count does not re-embed the set."""
+    analysis_only = {"recognizers", "bootstrap_replicates", "min_face_rank1", "enabled"}
+    return {key: value for key, value in config["accuracy"].items() if key not in analysis_only}

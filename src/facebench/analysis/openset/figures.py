@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from facebench.analysis.aggregate import resolution_order
-from facebench.analysis.plotting import figure, legend_outside, not_measured
+from facebench.analysis.plotting import figure, legend_outside, message, not_measured
 
 PANEL = (5.5, 3.8)
 CONFIG = ["device", "detector", "recognizer"]
@@ -148,4 +148,78 @@ def min_face_figure(table: pd.DataFrame, method: str, out: Path, reason: str) ->
                 xlabel="minimum face size (px, min side)", ylim=(0, 1), title=f"{title} ({method})"
             )
         axes[1].legend(title="resolution")
+    return Path(out)
+
+
+def video_det_figure(
+    curves: pd.DataFrame, points: pd.DataFrame, resolutions: list[str], out: Path
+) -> Path:
+    """DET curves of the accuracy set: a row per level (frame, track), a panel per resolution,
+    one curve per method (recognizer precision), the FPIR 1 % / 5 % operating points marked."""
+    levels = ["frame", "track"]
+    columns = max(len(resolutions), 1)
+    with figure(out, columns, (3.6, 3.2), nrows=len(levels)) as axes:
+        if curves.empty:
+            message(axes[0], "not measured: no accuracy set")
+            return Path(out)
+        methods = sorted(curves["method"].unique())
+        for row, level in enumerate(levels):
+            for col, resolution in enumerate(resolutions):
+                ax = axes[row * columns + col]
+                for i, method in enumerate(methods):
+                    keep = (curves["level"] == level) & (curves["resolution"] == resolution)
+                    curve = curves[keep & (curves["method"] == method)]
+                    shown = curve[(curve["fpir"] > 0) & (curve["fnir"] > 0)]
+                    ax.plot(shown["fpir"], shown["fnir"], color=f"C{i}", label=method)
+                    keep = (points["level"] == level) & (points["resolution"] == resolution)
+                    for marker, p in zip(
+                        "os", points[keep & (points["method"] == method)].itertuples(), strict=False
+                    ):
+                        ax.plot(
+                            max(p.fpir_target, 1e-3),
+                            max(p.fnir, 1e-3),
+                            marker,
+                            color=f"C{i}",
+                            markerfacecolor="none",
+                            markersize=8,
+                        )
+                ax.set(
+                    xscale="log",
+                    yscale="log",
+                    xlim=(1e-3, 1),
+                    ylim=(1e-3, 1),
+                    title=f"{resolution}, per {level}",
+                )
+                if row == len(levels) - 1:
+                    ax.set_xlabel("FPIR (strangers accepted)")
+                if col == 0:
+                    ax.set_ylabel("FNIR (enrolled missed)")
+        axes[0].legend(fontsize="small", title="o FPIR 1 %, □ 5 %", title_fontsize="small")
+    return Path(out)
+
+
+def min_face_figure_video(curve: pd.DataFrame, chosen: float, out: Path) -> Path:
+    """FNIR at FPIR 5 % of the faces kept and the closed-set rank-1 of each size bin, against
+    the minimum face size; the chosen minimum marked."""
+    with figure(out, 1, (6.0, 3.6)) as (ax,):
+        if curve.empty:
+            message(ax, "not measured: no accuracy set")
+            return Path(out)
+        ax.plot(curve["min_face_px"], curve["fnir"], "o-", label="FNIR at FPIR 5 % (faces kept)")
+        ax.plot(
+            curve["min_face_px"],
+            curve["bin_rank1_closed"],
+            "s--",
+            label="closed-set rank-1 of the bin",
+        )
+        ax.plot(curve["min_face_px"], curve["genuine_kept"], "^:", label="enrolled faces kept")
+        ax.axvline(chosen, color="k", linestyle="--", label=f"chosen minimum {chosen:g} px")
+        ax.set(
+            xlabel="minimum face size (px, box's smaller side)",
+            ylabel="rate",
+            ylim=(0, 1.02),
+            title="Minimum face size, calibration half of the accuracy set (per frame)",
+        )
+        ax.legend(fontsize="small")
+        legend_outside(ax)
     return Path(out)
