@@ -18,29 +18,55 @@ CONFIG = ["device", "detector", "recognizer"]
 KINDS = {"same person": "C2", "someone else": "C1", "stranger": "C3"}
 
 
+SAME_CURVE = 0.01  # galleries whose DET curves differ by less than this share one curve
+
+
+def shared_curves(curves: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """Recognizers grouped by DET curve: those whose FAR and FRR differ by less than
+    :data:`SAME_CURVE` at every threshold (backends that pass parity) share the first's."""
+    groups: dict[str, list[str]] = {}
+    for recognizer, curve in sorted(curves.items()):
+        for first, members in groups.items():
+            other = curves[first]
+            if len(other) == len(curve) and all(
+                np.nanmax(np.abs(other[c].to_numpy() - curve[c].to_numpy()), initial=0) < SAME_CURVE
+                for c in ("far", "frr")
+            ):
+                members.append(recognizer)
+                break
+        else:
+            groups[recognizer] = [recognizer]
+    return groups
+
+
 def det_figure(curves: dict[str, pd.DataFrame], thresholds: pd.DataFrame, out: Path) -> Path:
-    """FRR against FAR (log) per recognizer's gallery, each method's threshold marked."""
-    with figure(out, 1, PANEL) as (ax,):
-        for i, (recognizer, curve) in enumerate(sorted(curves.items())):
-            shown = curve[curve["far"] > 0]
-            ax.plot(shown["far"], shown["frr"], color=f"C{i}", label=recognizer)
-            marks = thresholds[thresholds["recognizer"] == recognizer]
+    """FRR against FAR (log axes) per method: recognizers with the same curve share one; each
+    threshold method's operating point marked (circle: target_far, square: max_accuracy)."""
+    with figure(out, 1, (7.5, 4.8)) as (ax,):
+        for i, (first, members) in enumerate(shared_curves(curves).items()):
+            curve = curves[first]
+            shown = curve[(curve["far"] > 0) & (curve["frr"] > 0)]
+            ax.plot(shown["far"], shown["frr"], color=f"C{i}", label=" = ".join(members))
+            marks = thresholds[thresholds["recognizer"] == first]
             for marker, row in zip("os", marks.itertuples(), strict=False):
                 ax.plot(
                     max(row.lopo_far, 1e-3),
-                    row.lopo_frr,
+                    max(row.lopo_frr, 1e-3),
                     marker,
                     color=f"C{i}",
                     markerfacecolor="none",
-                    label=f"{recognizer}: {row.method} ({row.threshold_l2:.3f})",
+                    markersize=9,
                 )
         ax.set(
             xscale="log",
-            xlabel="false-accept rate (strangers' photos accepted)",
-            ylabel="false-reject rate (enrolled photos missed)",
-            title="Leave-one-person-out on the photos (DET)",
+            yscale="log",
+            xlim=(1e-3, 1),
+            ylim=(1e-3, 1),
+            xlabel="FAR: strangers' photos accepted (log)",
+            ylabel="FRR: enrolled photos missed (log)",
+            title="Leave-one-person-out on the photos",
         )
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", title="o target_far, □ max_accuracy", title_fontsize="small")
         legend_outside(ax)
     return Path(out)
 
