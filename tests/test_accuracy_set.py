@@ -159,6 +159,7 @@ def test_bootstrap_weights_by_identity_and_track():
     assert all(len(set(w[key == t])) == 1 for t in key.unique())  # frames go with their track
     row = video.rate_row(scores, 0.05, 20, 0)
     assert row["genuine_identities"] == 3 and row["stranger_identities"] == 4
+    assert row["never_enrolled_identities"] == 1
     assert row["genuine_tracks"] == 9 and row["fnir_low"] <= row["fnir"] <= row["fnir_high"]
 
 
@@ -177,3 +178,11 @@ def test_split_and_calibrate():
         0.9,
     )
     assert chosen == 0.0 and len(curve) == len(video.SIZE_BINS) - 1
+
+
+def test_runs_rescored_with_the_video_threshold_of_their_precision():
+    from facebench.analysis.openset.summary import video_thresholds
+
+    video = {"onnx": {"threshold_l2": 0.9, "min_face_px": 20}, "tflite-int8": {"threshold_l2": 0.8}}
+    got = video_thresholds(video, ["onnx", "tflite", "tflite-int8", "tensorrt-fp16"])
+    assert got == {"onnx": 0.9, "tflite": 0.9, "tflite-int8": 0.8}  # no fp16 threshold

@@ -178,6 +178,7 @@ def rate_row(scores: pd.DataFrame, target: float, replicates: int, seed: int) ->
         "threshold_l2": threshold,
         **{f"genuine_{k}": v for k, v in gen.items()},
         **{f"stranger_{k}": v for k, v in imp.items()},
+        "never_enrolled_identities": scores.loc[scores["role"] == "stranger", "person"].nunique(),
         "queries": len(scores),
     }
 
