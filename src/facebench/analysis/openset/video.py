@@ -33,33 +33,37 @@ def side_px(table: pd.DataFrame) -> np.ndarray:
 
 def queries(table: pd.DataFrame, embeddings: np.ndarray, level: str, min_face_px: float = 0.0):
     """The video queries of ``level`` (frame | track): their table (person, role, source,
-    resolution, track, side_px, frames) and unit embeddings; faces smaller than ``min_face_px``
-    are left out, as a gallery's minimum face size would."""
+    resolution, track, side_px, frames) and unit embeddings. Faces smaller than ``min_face_px``
+    are left out, as a gallery's minimum face size would; per frame only the detected faces
+    count, per track every track does (one with no usable face gets a NaN template: a miss)."""
     video = table["kind"].to_numpy() == "video"
-    usable = video & table["detected"].astype(bool).to_numpy() & (side_px(table) >= min_face_px)
-    rows = table[usable].assign(side_px=side_px(table)[usable], frames=1)
-    vectors = embeddings[usable]
+    sides = side_px(table)
+    usable = table["detected"].astype(bool).to_numpy() & (sides >= min_face_px)
     if level == "frame":
-        return rows.reset_index(drop=True), vectors
-    keys = ["resolution", "track"]
-    groups = rows.groupby(keys, sort=True).indices
-    templates = np.array(
-        [
-            track_template(
-                vectors[i],
-                [
-                    face_quality(s, c)
-                    for s, c in zip(rows["side_px"].iloc[i], rows["score"].iloc[i], strict=True)
-                ],
-            )
-            for i in groups.values()
+        keep = video & usable
+        return table[keep].assign(side_px=sides[keep], frames=1).reset_index(drop=True), embeddings[
+            keep
         ]
-    ).reshape(-1, embeddings.shape[1])
-    first = [i[0] for i in groups.values()]
-    tracks = rows.iloc[first].reset_index(drop=True)
-    tracks["side_px"] = [float(np.median(rows["side_px"].iloc[i])) for i in groups.values()]
-    tracks["frames"] = [len(i) for i in groups.values()]
-    return tracks, templates
+    rows = table[video].assign(side_px=sides[video], usable=usable[video])
+    vectors = embeddings[video]
+    groups = rows.groupby(["resolution", "track"], sort=True).indices
+    templates, medians, counts = [], [], []
+    for index in groups.values():
+        ok = index[rows["usable"].to_numpy()[index]]
+        quality = [
+            face_quality(s, c)
+            for s, c in zip(rows["side_px"].iloc[ok], rows["score"].iloc[ok], strict=True)
+        ]
+        templates.append(
+            track_template(vectors[ok], quality)
+            if len(ok)
+            else np.full(embeddings.shape[1], np.nan)
+        )
+        medians.append(float(np.median(rows["side_px"].iloc[ok])) if len(ok) else np.nan)
+        counts.append(len(ok))
+    tracks = rows.iloc[[i[0] for i in groups.values()]].reset_index(drop=True)
+    tracks = tracks.drop(columns="usable").assign(side_px=medians, frames=counts)
+    return tracks, np.array(templates, np.float32).reshape(-1, embeddings.shape[1])
 
 
 def lopo_scores(
@@ -72,6 +76,7 @@ def lopo_scores(
     distance to the nearest enrolled photo and whether that photo shows the query's person."""
     names = gallery["person"].to_numpy()
     distance = np.sqrt(np.maximum(2 - 2 * query_vectors @ gallery_vectors.T, 0))
+    distance = np.where(np.isnan(distance), np.inf, distance)  # no usable face: never accepted
     people = query["person"].to_numpy()
     enrolled = (query["role"] == "enrolled").to_numpy()
     parts = []
@@ -86,7 +91,7 @@ def lopo_scores(
                 fold=fold,
                 genuine=genuine[keep],
                 distance=d[np.arange(len(d)), index][keep],
-                hit=(names[index] == people)[keep],
+                hit=((names[index] == people) & np.isfinite(d.min(1)))[keep],
             )
         )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
