@@ -31,7 +31,7 @@ ACCURACY_TABLES = (
     "video_threshold",
     "video_min_face",
 )
-ACCURACY_FIGURES = ("video_det", "video_min_face_figure")
+ACCURACY_FIGURES = ("video_det", "video_det_sizes", "video_min_face_figure")
 STRATEGY_CATEGORY = "Cloud vs edge vs hybrid"
 STRATEGY_TABLES = ("table2", "summary", "winners")
 STRATEGY_FIGURES = ("strategies_latency", "strategies_bandwidth", "strategies_accuracy")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 
@@ -249,3 +250,36 @@ def min_face_figure_video(curve: pd.DataFrame, chosen: float, out: Path) -> Path
         ax.legend(fontsize="small")
         legend_outside(ax)
     return Path(out)
+
+
+def video_det_sizes_figure(curves: pd.DataFrame, method: str, out: Path) -> Path:
+    """DET curves of the accuracy set per face-size bin (per frame and per track, resolutions
+    pooled) for one method: how recognition degrades as faces shrink."""
+    with figure(out, 2, (4.6, 3.8)) as axes:
+        if curves.empty:
+            message(axes[0], "not measured: no accuracy set")
+            return Path(out)
+        bins = list(dict.fromkeys(curves["side_px"]))
+        colours = mpl_colours(len(bins))
+        for ax, level in zip(axes, ("frame", "track"), strict=True):
+            for colour, size in zip(colours, bins, strict=True):
+                curve = curves[(curves["level"] == level) & (curves["side_px"] == size)]
+                shown = curve[(curve["fpir"] > 0) & (curve["fnir"] > 0)]
+                ax.plot(shown["fpir"], shown["fnir"], color=colour, label=f"{size} px")
+            ax.set(
+                xscale="log",
+                yscale="log",
+                xlim=(1e-3, 1),
+                ylim=(1e-3, 1),
+                xlabel="FPIR (strangers accepted)",
+                ylabel="FNIR (enrolled missed)",
+                title=f"{method}, per {level}, by face size",
+            )
+        axes[1].legend(fontsize="small", title="box's smaller side", title_fontsize="small")
+        legend_outside(axes[1])
+    return Path(out)
+
+
+def mpl_colours(count: int) -> list:
+    """``count`` colours from small (light) to large (dark)."""
+    return [mpl.colormaps["viridis_r"](0.15 + 0.8 * i / max(count - 1, 1)) for i in range(count)]

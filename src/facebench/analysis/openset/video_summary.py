@@ -53,7 +53,7 @@ def write_accuracy_set_outputs(
     ``video_threshold.json`` (the video-calibrated threshold and minimum face size per method)."""
     out_dir = Path(out_dir)
     parts: dict[str, list[pd.DataFrame]] = {name: [] for name in ACCURACY_TABLES}
-    curves, chosen_json, first_curve = [], {}, None
+    curves, size_curves, chosen_json, first_curve = [], [], {}, None
     for method, npz in npz_by_method.items():
         table, scores = method_scores(npz)
         tag = {"method": method}
@@ -66,6 +66,14 @@ def write_accuracy_set_outputs(
         for level, level_scores in scores.items():
             bins = video.size_bin_table(level_scores, threshold).assign(level=level, **tag)
             parts["video_size_bins"].append(bins)
+            if not size_curves or size_curves[0]["method"].iloc[0] == method:
+                binned = pd.cut(level_scores["side_px"], video.SIZE_BINS, right=False)
+                for interval, part in level_scores.groupby(binned, observed=True):
+                    if part["genuine"].any() and not part["genuine"].all():
+                        label = f"[{interval.left:g}, {interval.right:g})"
+                        size_curves.append(
+                            video.det_points(part).assign(level=level, side_px=label, **tag)
+                        )
             for resolution in level_scores["resolution"].unique():
                 part = level_scores[level_scores["resolution"] == resolution]
                 curves.append(
@@ -112,4 +120,9 @@ def write_accuracy_set_outputs(
         out_dir / "video_threshold.json",
         figures.video_det_figure(all_curves, rates, list(resolutions), out_dir / "video_det.svg"),
         figures.min_face_figure_video(curve, min_face, out_dir / "video_min_face.svg"),
+        figures.video_det_sizes_figure(
+            pd.concat(size_curves, ignore_index=True) if size_curves else pd.DataFrame(),
+            next(iter(npz_by_method), ""),
+            out_dir / "video_det_sizes.svg",
+        ),
     ]
