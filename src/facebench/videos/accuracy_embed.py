@@ -180,14 +180,14 @@ def real_rows(detector, recognizers: dict, clip: RealClip, alignment: str):
         with av.open(str(clip.path)) as container:
             stream = container.streams.video[0]
             next_s = 0.0
-            for frame in container.decode(stream):
+            for index, frame in enumerate(container.decode(stream)):
                 if frame.time is None or frame.time < next_s:
                     continue
                 next_s = frame.time + clip.every_s
                 rgb = frame.to_ndarray(format="rgb24")
                 found = detector.detect(rgb)
                 track = f"real/{clip.path.stem}/{int(frame.time // clip.track_s)}"
-                row = _row("video", "native", int(frame.index), track, clip.person, clip.path.name)
+                row = _row("video", "native", index, track, clip.person, clip.path.name)
                 row.update(source=clip.source, role=clip.role, gt_side=np.nan)
                 if not len(found):
                     row.update(_box(np.full(4, np.nan)), score=np.nan, iou=0.0, detected=False)

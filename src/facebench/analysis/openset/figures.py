@@ -213,8 +213,8 @@ def video_det_figure(
                 ax.set(
                     xscale="log",
                     yscale="log",
-                    xlim=(1e-3, 1),
-                    ylim=(1e-3, 1),
+                    xlim=(1e-3, 1.05),
+                    ylim=(1e-3, 1.05),
                     title=f"{resolution}, per {level}",
                 )
                 if row == len(levels) - 1:
@@ -228,7 +228,7 @@ def video_det_figure(
 def min_face_figure_video(curve: pd.DataFrame, chosen: float, out: Path) -> Path:
     """FNIR at FPIR 5 % of the faces kept and the closed-set rank-1 of each size bin, against
     the minimum face size; the chosen minimum marked."""
-    with figure(out, 1, (6.0, 3.6)) as (ax,):
+    with figure(out, 1, (8.5, 3.8)) as (ax,):
         if curve.empty:
             message(ax, "not measured: no accuracy set")
             return Path(out)
@@ -245,7 +245,7 @@ def min_face_figure_video(curve: pd.DataFrame, chosen: float, out: Path) -> Path
             xlabel="minimum face size (px, box's smaller side)",
             ylabel="rate",
             ylim=(0, 1.02),
-            title="Minimum face size, calibration half of the accuracy set (per frame)",
+            title="Minimum face size (calibration half, per frame)",
         )
         ax.legend(fontsize="small")
         legend_outside(ax)
