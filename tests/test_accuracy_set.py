@@ -225,7 +225,7 @@ def test_an_undetected_track_is_a_miss_per_track_only():
     table.loc[lost, "detected"] = False
     e[lost.to_numpy()] = np.nan
     gallery = (table["kind"] == "gallery").to_numpy()
-    frames, fv = video.queries(table, e, "frame")
+    frames, _ = video.queries(table, e, "frame")
     tracks, tv = video.queries(table, e, "track")
     assert "HD/b/0" not in set(frames["track"]) and "HD/b/0" in set(tracks["track"])
     scores = video.lopo_scores(table[gallery], e[gallery], tracks, tv)
