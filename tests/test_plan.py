@@ -124,5 +124,7 @@ def test_accuracy_recognizers_and_settings():
     ]
     settings = plan.accuracy_settings(config)
     assert settings["resolutions"] == ["480", "HD"] and "bootstrap_replicates" not in settings
+    default = _config()  # no device or gallery uses openvino-bf16 there
+    assert plan.accuracy_recognizers(default, _runs_everything) == ["onnx", "tflite-int8"]
     config["accuracy"]["enabled"] = False
     assert plan.accuracy_recognizers(config, _runs_everything) == []

@@ -265,10 +265,19 @@ def fast_compared(config: Config) -> bool:
 
 
 def accuracy_recognizers(config: Config, here: BackendReason) -> list[str]:
-    """The recognizers the accuracy set is embedded with (one per precision) on this host;
-    none when the accuracy mode is off."""
+    """The recognizers the accuracy set is embedded with on this host: the first of
+    ``accuracy.recognizers`` (the fp32 reference) and the others that a gallery or a device
+    uses (a reduced precision nobody runs is not measured); none when the mode is off."""
     accuracy = config["accuracy"]
-    return runnable("recognizer", accuracy["recognizers"], here) if accuracy["enabled"] else []
+    if not accuracy["enabled"]:
+        return []
+    used = set(config["gallery"]["recognizers"]) | {
+        name
+        for spec in config["runs"]["devices"].values()
+        for name in (spec or {}).get("recognizers", [])
+    }
+    wanted = [name for i, name in enumerate(accuracy["recognizers"]) if i == 0 or name in used]
+    return runnable("recognizer", wanted, here)
 
 
 def accuracy_settings(config: Config) -> dict:
