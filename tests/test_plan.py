@@ -109,3 +109,22 @@ def test_parsing_the_snakefile_imports_no_plotting_library():
     )
     assert "facebench.report_entries" in modules
     assert result.stdout.strip() == "[]"
+
+
+def test_accuracy_recognizers_and_settings():
+    config = _config("ci.yaml")
+    assert plan.accuracy_recognizers(config, _runs_everything) == [
+        "onnx",
+        "tflite-int8",
+        "openvino-bf16",
+    ]
+    assert plan.accuracy_recognizers(config, lambda role, b: "no" if b == "onnx" else None) == [
+        "tflite-int8",
+        "openvino-bf16",
+    ]
+    settings = plan.accuracy_settings(config)
+    assert settings["resolutions"] == ["480", "HD"] and "bootstrap_replicates" not in settings
+    default = _config()  # no device or gallery uses openvino-bf16 there
+    assert plan.accuracy_recognizers(default, _runs_everything) == ["onnx", "tflite-int8"]
+    config["accuracy"]["enabled"] = False
+    assert plan.accuracy_recognizers(config, _runs_everything) == []

@@ -177,10 +177,12 @@ def test_strategies_and_serving_render(page, page_errors, workflow_dir):
 
 
 def test_open_set_renders(page, page_errors, workflow_dir):
-    """The open-set figures (DET, distances, rates, minimum face size) and tables are in the
-    report."""
+    """The open-set figures (DET, distances, rates, minimum face size; the accuracy set's DET
+    curves and minimum face size) and tables are in the report."""
     _extra_figures_render(
-        page, "Open-set identification", ("det", "distances", "rates", "min_face")
+        page,
+        "Open-set identification",
+        ("det", "distances", "rates", "min_face", "video_det", "video_det_sizes", "video_min_face"),
     )
     openset = (workflow_dir / "results" / "openset" / "openset.csv").read_text().splitlines()
     rows = _shown_table_rows(page, "Open-set identification", "openset.html", {"table": "openset"})

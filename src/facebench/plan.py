@@ -262,3 +262,26 @@ def fast_compared(config: Config) -> bool:
     return bool(fast["device"]) and {fast["device"], fast["baseline"]["device"]} <= set(
         scheduled(config)
     )
+
+
+def accuracy_recognizers(config: Config, here: BackendReason) -> list[str]:
+    """The recognizers the accuracy set is embedded with on this host: the first of
+    ``accuracy.recognizers`` (the fp32 reference) and the others that a gallery or a device
+    uses (a reduced precision nobody runs is not measured); none when the mode is off."""
+    accuracy = config["accuracy"]
+    if not accuracy["enabled"]:
+        return []
+    used = set(config["gallery"]["recognizers"]) | {
+        name
+        for spec in config["runs"]["devices"].values()
+        for name in (spec or {}).get("recognizers", [])
+    }
+    wanted = [name for i, name in enumerate(accuracy["recognizers"]) if i == 0 or name in used]
+    return runnable("recognizer", wanted, here)
+
+
+def accuracy_settings(config: Config) -> dict:
+    """What the accuracy set's rendering and embedding depend on: the section less the
+    analysis-only keys, so a new bootstrap count does not re-embed the set."""
+    analysis_only = {"recognizers", "bootstrap_replicates", "min_face_rank1", "enabled"}
+    return {key: value for key, value in config["accuracy"].items() if key not in analysis_only}

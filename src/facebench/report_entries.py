@@ -23,6 +23,15 @@ TABLES = ("table6", "per_resolution", "accuracy", "accuracy_per_run", "energy", 
 OPENSET_CATEGORY = "Open-set identification"
 OPENSET_TABLES = ("thresholds", "openset", "distances")
 OPENSET_FIGURES = ("det", "distances_figure", "rates", "min_face")
+# The accuracy mode's open-set results (analysis.openset.video_summary), same category.
+ACCURACY_TABLES = (
+    "accuracy_set",
+    "video_rates",
+    "video_size_bins",
+    "video_threshold",
+    "video_min_face",
+)
+ACCURACY_FIGURES = ("video_det", "video_det_sizes", "video_min_face_figure")
 STRATEGY_CATEGORY = "Cloud vs edge vs hybrid"
 STRATEGY_TABLES = ("table2", "summary", "winners")
 STRATEGY_FIGURES = ("strategies_latency", "strategies_bandwidth", "strategies_accuracy")

@@ -198,5 +198,6 @@ def get_final_output():
         *expand("results/runs/{device}/sampler_overhead.json", device=SCHEDULED),
         *(run for device in SCHEDULED for run in get_run_outputs(device)),
         *ANALYSIS_OUTPUTS,
+        *(["results/openset/video_rates.csv"] if accuracy_recognizers() else []),
         *FAST_OUTPUTS,
     ]

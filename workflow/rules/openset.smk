@@ -14,6 +14,7 @@ rule analyse_open_set:
         groundtruth=get_groundtruth,
         galleries=get_gallery_sidecars,
         curves=get_gallery_curves,
+        video_threshold=get_video_threshold,
     output:
         **{name: f"results/openset/{name}.csv" for name in OPENSET_TABLES},
         **{f"{name}_html": openset_output(name, "table") for name in OPENSET_TABLES},

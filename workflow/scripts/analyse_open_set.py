@@ -13,5 +13,6 @@ with rule_logging(snakemake):
         Path(snakemake.input.groundtruth[0]).parents[1],
         [Path(p) for p in snakemake.input.galleries],
         Path(snakemake.output.openset).parent,
+        Path(snakemake.input.video_threshold[0]) if snakemake.input.video_threshold else None,
     )
     print("\n".join(map(str, written)))

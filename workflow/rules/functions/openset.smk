@@ -24,3 +24,9 @@ def get_gallery_curves(wildcards):
     return expand(
         "resources/gallery/{recognizer}_lopo.csv", recognizer=gallery_recognizers()
     )
+
+
+def get_video_threshold(wildcards):
+    """The accuracy set's video-calibrated thresholds: the runs' faces are re-scored with them
+    in the analysis (never inside the timed runs); none when the accuracy mode is off."""
+    return ["results/openset/video_threshold.json"] if accuracy_recognizers() else []

@@ -7,40 +7,67 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib as mpl
 import numpy as np
 import pandas as pd
 
 from facebench.analysis.aggregate import resolution_order
-from facebench.analysis.plotting import figure, legend_outside, not_measured
+from facebench.analysis.plotting import figure, legend_outside, message, not_measured
 
 PANEL = (5.5, 3.8)
 CONFIG = ["device", "detector", "recognizer"]
 KINDS = {"same person": "C2", "someone else": "C1", "stranger": "C3"}
 
 
+SAME_CURVE = 0.01  # galleries whose DET curves differ by less than this share one curve
+
+
+def shared_curves(curves: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
+    """Recognizers grouped by DET curve: those whose FAR and FRR differ by less than
+    :data:`SAME_CURVE` at every threshold (backends that pass parity) share the first's."""
+    groups: dict[str, list[str]] = {}
+    for recognizer, curve in sorted(curves.items()):
+        for first, members in groups.items():
+            other = curves[first]
+            if len(other) == len(curve) and all(
+                np.nanmax(np.abs(other[c].to_numpy() - curve[c].to_numpy()), initial=0) < SAME_CURVE
+                for c in ("far", "frr")
+            ):
+                members.append(recognizer)
+                break
+        else:
+            groups[recognizer] = [recognizer]
+    return groups
+
+
 def det_figure(curves: dict[str, pd.DataFrame], thresholds: pd.DataFrame, out: Path) -> Path:
-    """FRR against FAR (log) per recognizer's gallery, each method's threshold marked."""
-    with figure(out, 1, PANEL) as (ax,):
-        for i, (recognizer, curve) in enumerate(sorted(curves.items())):
-            shown = curve[curve["far"] > 0]
-            ax.plot(shown["far"], shown["frr"], color=f"C{i}", label=recognizer)
-            marks = thresholds[thresholds["recognizer"] == recognizer]
+    """FRR against FAR (log axes) per method: recognizers with the same curve share one; each
+    threshold method's operating point marked (circle: target_far, square: max_accuracy)."""
+    with figure(out, 1, (7.5, 4.8)) as (ax,):
+        for i, (first, members) in enumerate(shared_curves(curves).items()):
+            curve = curves[first]
+            shown = curve[(curve["far"] > 0) & (curve["frr"] > 0)]
+            ax.plot(shown["far"], shown["frr"], color=f"C{i}", label=" = ".join(members))
+            marks = thresholds[thresholds["recognizer"] == first]
             for marker, row in zip("os", marks.itertuples(), strict=False):
                 ax.plot(
                     max(row.lopo_far, 1e-3),
-                    row.lopo_frr,
+                    max(row.lopo_frr, 1e-3),
                     marker,
                     color=f"C{i}",
                     markerfacecolor="none",
-                    label=f"{recognizer}: {row.method} ({row.threshold_l2:.3f})",
+                    markersize=9,
                 )
         ax.set(
             xscale="log",
-            xlabel="false-accept rate (strangers' photos accepted)",
-            ylabel="false-reject rate (enrolled photos missed)",
-            title="Leave-one-person-out on the photos (DET)",
+            yscale="log",
+            xlim=(1e-3, 1),
+            ylim=(1e-3, 1),
+            xlabel="FAR: strangers' photos accepted (log)",
+            ylabel="FRR: enrolled photos missed (log)",
+            title="Leave-one-person-out on the photos",
         )
-        ax.legend(fontsize="small")
+        ax.legend(fontsize="small", title="o target_far, □ max_accuracy", title_fontsize="small")
         legend_outside(ax)
     return Path(out)
 
@@ -149,3 +176,110 @@ def min_face_figure(table: pd.DataFrame, method: str, out: Path, reason: str) ->
             )
         axes[1].legend(title="resolution")
     return Path(out)
+
+
+def video_det_figure(
+    curves: pd.DataFrame, points: pd.DataFrame, resolutions: list[str], out: Path
+) -> Path:
+    """DET curves of the accuracy set: a row per level (frame, track), a panel per resolution,
+    one curve per method (recognizer precision), the FPIR 1 % / 5 % operating points marked."""
+    levels = ["frame", "track"]
+    columns = max(len(resolutions), 1)
+    with figure(out, columns, (3.6, 3.2), nrows=len(levels)) as axes:
+        if curves.empty:
+            message(axes[0], "not measured: no accuracy set")
+            return Path(out)
+        methods = sorted(curves["method"].unique())
+        for row, level in enumerate(levels):
+            for col, resolution in enumerate(resolutions):
+                ax = axes[row * columns + col]
+                for i, method in enumerate(methods):
+                    keep = (curves["level"] == level) & (curves["resolution"] == resolution)
+                    curve = curves[keep & (curves["method"] == method)]
+                    shown = curve[(curve["fpir"] > 0) & (curve["fnir"] > 0)]
+                    ax.plot(shown["fpir"], shown["fnir"], color=f"C{i}", label=method)
+                    keep = (points["level"] == level) & (points["resolution"] == resolution)
+                    for marker, p in zip(
+                        "os", points[keep & (points["method"] == method)].itertuples(), strict=False
+                    ):
+                        ax.plot(
+                            max(p.fpir_target, 1e-3),
+                            max(p.fnir, 1e-3),
+                            marker,
+                            color=f"C{i}",
+                            markerfacecolor="none",
+                            markersize=8,
+                        )
+                ax.set(
+                    xscale="log",
+                    yscale="log",
+                    xlim=(1e-3, 1.05),
+                    ylim=(1e-3, 1.05),
+                    title=f"{resolution}, per {level}",
+                )
+                if row == len(levels) - 1:
+                    ax.set_xlabel("FPIR (strangers accepted)")
+                if col == 0:
+                    ax.set_ylabel("FNIR (enrolled missed)")
+        axes[0].legend(fontsize="small", title="o FPIR 1 %, □ 5 %", title_fontsize="small")
+    return Path(out)
+
+
+def min_face_figure_video(curve: pd.DataFrame, chosen: float, out: Path) -> Path:
+    """FNIR at FPIR 5 % of the faces kept and the closed-set rank-1 of each size bin, against
+    the minimum face size; the chosen minimum marked."""
+    with figure(out, 1, (8.5, 3.8)) as (ax,):
+        if curve.empty:
+            message(ax, "not measured: no accuracy set")
+            return Path(out)
+        ax.plot(curve["min_face_px"], curve["fnir"], "o-", label="FNIR at FPIR 5 % (faces kept)")
+        ax.plot(
+            curve["min_face_px"],
+            curve["bin_rank1_closed"],
+            "s--",
+            label="closed-set rank-1 of the bin",
+        )
+        ax.plot(curve["min_face_px"], curve["genuine_kept"], "^:", label="enrolled faces kept")
+        ax.axvline(chosen, color="k", linestyle="--", label=f"chosen minimum {chosen:g} px")
+        ax.set(
+            xlabel="minimum face size (px, box's smaller side)",
+            ylabel="rate",
+            ylim=(0, 1.02),
+            title="Minimum face size (calibration half, per frame)",
+        )
+        ax.legend(fontsize="small")
+        legend_outside(ax)
+    return Path(out)
+
+
+def video_det_sizes_figure(curves: pd.DataFrame, method: str, out: Path) -> Path:
+    """DET curves of the accuracy set per face-size bin (per frame and per track, resolutions
+    pooled) for one method: how recognition degrades as faces shrink."""
+    with figure(out, 2, (4.6, 3.8)) as axes:
+        if curves.empty:
+            message(axes[0], "not measured: no accuracy set")
+            return Path(out)
+        bins = list(dict.fromkeys(curves["side_px"]))
+        colours = mpl_colours(len(bins))
+        for ax, level in zip(axes, ("frame", "track"), strict=True):
+            for colour, size in zip(colours, bins, strict=True):
+                curve = curves[(curves["level"] == level) & (curves["side_px"] == size)]
+                shown = curve[(curve["fpir"] > 0) & (curve["fnir"] > 0)]
+                ax.plot(shown["fpir"], shown["fnir"], color=colour, label=f"{size} px")
+            ax.set(
+                xscale="log",
+                yscale="log",
+                xlim=(1e-3, 1),
+                ylim=(1e-3, 1),
+                xlabel="FPIR (strangers accepted)",
+                ylabel="FNIR (enrolled missed)",
+                title=f"{method}, per {level}, by face size",
+            )
+        axes[1].legend(fontsize="small", title="box's smaller side", title_fontsize="small")
+        legend_outside(axes[1])
+    return Path(out)
+
+
+def mpl_colours(count: int) -> list:
+    """``count`` colours from small (light) to large (dark)."""
+    return [mpl.colormaps["viridis_r"](0.15 + 0.8 * i / max(count - 1, 1)) for i in range(count)]

@@ -6,6 +6,7 @@ strangers per resolution; the galleries' leave-one-person-out thresholds."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -18,10 +19,12 @@ from facebench.analysis.openset.reader import read_galleries
 from facebench.analysis.outputs import write_csv, write_html
 from facebench.analysis.stages import Aggregate
 from facebench.analysis.tables import accuracy_table
+from facebench.backends.registry import RECOGNIZERS
 from facebench.recognition.gallery import TOO_SMALL, UNKNOWN
 
 KEYS = ["device", "detector", "recognizer", "resolution"]
 AS_RUN = "as_run"
+VIDEO = "video"  # the threshold calibrated on the accuracy set's video faces
 MIN_FACE_SWEEP = (0, 24, 32, 48, 64)  # px, min side of the face box
 RATES = ["rank1", "frr", "far"]
 NO_TRUTH = "no run has ground truth"
@@ -58,26 +61,59 @@ def reidentify(
     return faces.assign(identity=np.where(small, TOO_SMALL, named))
 
 
+def video_thresholds(video: dict[str, dict], recognizers) -> dict[str, float]:
+    """Each run recognizer's video-calibrated threshold: its own, else that of the accuracy
+    set's recognizer of the same precision (fp32 backends that pass parity share one)."""
+    by_precision = {
+        RECOGNIZERS[r].precision: v["threshold_l2"] for r, v in video.items() if r in RECOGNIZERS
+    }
+    out = {}
+    for recognizer in recognizers:
+        if recognizer in video:
+            out[recognizer] = video[recognizer]["threshold_l2"]
+        elif recognizer in RECOGNIZERS and RECOGNIZERS[recognizer].precision in by_precision:
+            out[recognizer] = by_precision[RECOGNIZERS[recognizer].precision]
+    return out
+
+
 def openset_table(
     frames: pd.DataFrame,
     faces: pd.DataFrame,
     truth: pd.DataFrame,
     enrolled: frozenset[str],
     galleries: dict[str, dict],
+    video: dict[str, dict] | None = None,
 ) -> pd.DataFrame:
     """Rank-1, FRR and FAR per configuration and resolution (counts pooled over videos and
     repeats): as the runs identified (``as_run``), then with each threshold method at every
-    minimum face size of :data:`MIN_FACE_SWEEP` not below the one the runs used."""
+    minimum face size of :data:`MIN_FACE_SWEEP` not below the one the runs used; with
+    ``video`` (``video_threshold.json``) also the threshold and minimum face size calibrated on
+    the accuracy set's video faces (method ``video``), for the recognizers it covers."""
     used_min = max((g.get("min_face_px", 0.0) for g in galleries.values()), default=0.0)
+    sweep = sorted({used_min, *(p for p in MIN_FACE_SWEEP if p >= used_min)})
     settings = [(AS_RUN, None, used_min)] + [
         (method, {r: g["thresholds"][method]["threshold_l2"] for r, g in galleries.items()}, px)
         for method in next(iter(galleries.values()))["thresholds"]
-        for px in sorted({used_min, *(p for p in MIN_FACE_SWEEP if p >= used_min)})
+        for px in sweep
     ]
+    calibrated = video_thresholds(video or {}, faces["recognizer"].astype(str).unique())
+    if calibrated:
+        chosen = max(v["min_face_px"] for v in (video or {}).values())
+        settings += [(VIDEO, calibrated, px) for px in sorted({*sweep, chosen})]
     tables = []
     for method, thresholds, px in settings:
-        scored = faces if thresholds is None else reidentify(faces, thresholds, px)
-        table = accuracy_table(run_accuracy(frames, scored, truth, enrolled), by=KEYS)
+        if method == VIDEO:  # only the configurations whose precision has a video threshold
+            covered = frames["recognizer"].astype(str).isin(list(thresholds))
+            frames_used = frames[covered]
+            scored = reidentify(
+                faces[faces["recognizer"].astype(str).isin(list(thresholds))], thresholds, px
+            )
+        else:
+            frames_used = frames
+            scored = faces if thresholds is None else reidentify(faces, thresholds, px)
+        if frames_used.empty:
+            continue
+        table = accuracy_table(run_accuracy(frames_used, scored, truth, enrolled), by=KEYS)
         tables.append(table[[*KEYS, *COUNTS, *RATES]].assign(method=method, min_face_px=px))
     table = pd.concat(tables, ignore_index=True)
     order = {r: i for i, r in enumerate(resolution_order(table["resolution"].astype(str)))}
@@ -118,10 +154,16 @@ def distance_summary(distances: pd.DataFrame) -> pd.DataFrame:
 
 
 def write_openset_outputs(
-    aggregate_dir: Path, groundtruth_dir: Path, gallery_jsons: list[Path], out_dir: Path
+    aggregate_dir: Path,
+    groundtruth_dir: Path,
+    gallery_jsons: list[Path],
+    out_dir: Path,
+    video_threshold: Path | None = None,
 ) -> list[Path]:
-    """``thresholds``, ``openset`` and ``distances`` tables and four figures into ``out_dir``."""
+    """``thresholds``, ``openset`` and ``distances`` tables and four figures into ``out_dir``;
+    the runs' faces re-scored with ``video_threshold.json``'s thresholds too where given."""
     out_dir = Path(out_dir)
+    video = json.loads(Path(video_threshold).read_text()) if video_threshold else None
     galleries = read_galleries(gallery_jsons)
     enrolled = frozenset(next(iter(galleries.values()))["enrolled_people"])
     data = Aggregate.read(aggregate_dir)
@@ -129,7 +171,7 @@ def write_openset_outputs(
         groundtruth_dir, data.frames[["video", "resolution"]].drop_duplicates()
     )
     thresholds = threshold_table(galleries)
-    rates = openset_table(data.frames, data.faces, truth, enrolled, galleries)
+    rates = openset_table(data.frames, data.faces, truth, enrolled, galleries, video)
     distances = matched_distances(data.frames, data.faces, truth, enrolled)
     curves = {
         recognizer: pd.read_csv(Path(path).with_name(f"{recognizer}_lopo.csv"))
