@@ -187,8 +187,14 @@ def test_pooled_fps_is_the_mean_of_the_inputs_fps():
 def test_a_side_without_runs_is_an_error(missing):
     config = BASELINE if missing == "preset" else PRESET
     frames, faces = run(config, "v1", "HD", TWO_FACES, 0.1)
-    with pytest.raises(FacebenchError, match=f"the {missing} .* has no runs"):
+    with pytest.raises(summary.NothingToCompare, match=f"the {missing} .* has no runs"):
         compare(frames, faces, truth_of("v1", "HD", TWO_FACES))
+
+
+def test_nothing_to_compare_writes_not_measured(tmp_path):
+    paths = summary.not_compared("fast comparison: the baseline has no runs", tmp_path)
+    assert pd.read_csv(paths[0]).empty
+    assert "not measured" in paths[1].read_text() and "baseline has no runs" in svg_text(paths[2])
 
 
 def test_paper_fps_reads_the_papers_table6():

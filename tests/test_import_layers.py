@@ -16,7 +16,10 @@ SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 # facebench and everything below it; a module takes the layer of the longest name covering it,
 # so new modules of a package need no entry.
 LAYERS = [
-    ("foundations", "errors fileio schemas recognition.boxes devices workflow report_entries"),
+    (
+        "foundations",
+        "errors fileio downloads schemas recognition.boxes devices workflow report_entries",
+    ),
     ("models", "models"),  # the nets' definitions and model file layout; no framework runs here
     ("frameworks", "backends"),  # load a model file and run it, one module per framework
     ("conversions", "convert"),

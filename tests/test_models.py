@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from facebench.backends.tf import load_keras
+from facebench.downloads import verify_sha256
 from facebench.errors import FacebenchError
 from facebench.models.facenet_keras import ScaleSum, rebuild_facenet
-from facebench.models.fetch import extract_sdist, verify_sha256
+from facebench.models.fetch import extract_sdist
 
 
 @pytest.fixture(scope="module")

@@ -289,6 +289,15 @@ def parser() -> argparse.ArgumentParser:
     from facebench.config import schema
 
     top = argparse.ArgumentParser(prog="facebench", description=__doc__)
+    defaults = schema()["properties"]  # the workflow's, so the CLI's results match its results
+    models = argparse.ArgumentParser(add_help=False)  # flags of every command that loads models
+    models.add_argument("--models-dir", default="resources/models")
+    models.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
+    pipeline = argparse.ArgumentParser(add_help=False)  # and of those that detect and crop faces
+    pipeline.add_argument("--detector", default="onnx", choices=list(DETECTORS))
+    pipeline.add_argument(
+        "--alignment", choices=["crop", "similarity"], default=defaults["alignment"]["default"]
+    )
     commands = top.add_subparsers(dest="command", required=True)
     backends = commands.add_parser("backends", help="which backends run on this host, and why not")
     backends.add_argument("--json", action="store_true", help="print JSON")
@@ -300,13 +309,13 @@ def parser() -> argparse.ArgumentParser:
     probe.add_argument("--gpu", help="the GPU the config declares (a probe without one warns)")
     probe.add_argument("--out", metavar="FILE", help="write the JSON here (default: print it)")
     probe.set_defaults(func=_cmd_probe)
-    bench = commands.add_parser("bench", help="latency of every backend on real images")
-    bench.add_argument("--models-dir", default="resources/models")
+    bench = commands.add_parser(
+        "bench", parents=[models], help="latency of every backend on real images"
+    )
     bench.add_argument("--faces-dir", default="resources/faces")
     bench.add_argument(
         "--videos-dir", default="resources/videos", help="frame readers are timed on its videos"
     )
-    bench.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
     bench.add_argument("--detectors", nargs="+", default=list(DETECTORS), choices=list(DETECTORS))
     bench.add_argument(
         "--recognizers", nargs="+", default=list(RECOGNIZERS), choices=list(RECOGNIZERS)
@@ -329,6 +338,7 @@ def parser() -> argparse.ArgumentParser:
     bench.set_defaults(func=_cmd_bench)
     enroll = commands.add_parser(
         "enroll",
+        parents=[models, pipeline],
         help="enrol a folder of people (one folder per person) into a gallery .npz",
         description="Enrol PEOPLE_DIR (PEOPLE_DIR/<person>/<photo>, or train/<person> + "
         "val/<person>) as the workflow enrols its galleries: one face per photo, the "
@@ -336,16 +346,8 @@ def parser() -> argparse.ArgumentParser:
     )
     enroll.add_argument("people_dir", metavar="PEOPLE_DIR")
     enroll.add_argument("--out", required=True, help="gallery .npz (its .json and curve beside)")
-    enroll.add_argument("--models-dir", default="resources/models")
-    enroll.add_argument("--detector", default="onnx", choices=list(DETECTORS))
     enroll.add_argument("--recognizer", default="onnx", choices=list(RECOGNIZERS))
-    enroll.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
-    # the workflow's defaults (config schema), so a gallery enrolled here matches its galleries
-    defaults = schema()["properties"]
     gallery = {key: spec.get("default") for key, spec in defaults["gallery"]["properties"].items()}
-    enroll.add_argument(
-        "--alignment", choices=["crop", "similarity"], default=defaults["alignment"]["default"]
-    )
     enroll.add_argument(
         "--crop-margin",
         type=float,
@@ -371,19 +373,18 @@ def parser() -> argparse.ArgumentParser:
     )
     enroll.set_defaults(func=_cmd_enroll)
     run = commands.add_parser(
-        "run", help="process every frame of a video, log each face with its track's identity"
+        "run",
+        parents=[models, pipeline],
+        help="process every frame of a video, log each face with its track's identity",
     )
     run.add_argument("video", metavar="VIDEO", help="video file (or a stream URL OpenCV opens)")
     run.add_argument("--device", default=platform.node(), help="name of this host in the results")
-    run.add_argument("--detector", default="onnx", choices=list(DETECTORS))
     run.add_argument(
         "--recognizer", choices=list(RECOGNIZERS), help="default: the gallery's recognizer"
     )
     run.add_argument("--out", required=True, help="directory for frames.csv, faces.csv, run.json")
-    run.add_argument("--models-dir", default="resources/models")
     run.add_argument("--gallery", help="gallery .npz (default resources/gallery/<recognizer>.npz)")
     run.add_argument("--warmup", type=int, default=10, help="warm-up frames, excluded from stats")
-    run.add_argument("--threads", type=int, default=os.cpu_count(), help="intra-op threads")
     run.add_argument("--batching", choices=["per_face", "per_frame"], default="per_face")
     run.add_argument(
         "--pyramid-resize",
@@ -391,7 +392,6 @@ def parser() -> argparse.ArgumentParser:
         default="each",
         help="MTCNN pyramid: each level from the frame (mtcnn 1.0) or halving (fast preset)",
     )
-    run.add_argument("--alignment", choices=["crop", "similarity"], default="crop")
     run.add_argument("--reader", choices=["opencv", "pyav"], default="opencv")
     run.add_argument(
         "--sampler-period-s",

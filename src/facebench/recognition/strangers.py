@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from facebench.downloads import verify_sha256
 from facebench.errors import FacebenchError
-from facebench.models.fetch import verify_sha256
 from facebench.recognition.photos import Photo
 
 STRANGER_SPLIT = "stranger"

