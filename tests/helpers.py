@@ -20,6 +20,7 @@ import numpy as np
 import pytest
 
 from facebench.backends.base import Detections
+from facebench.recognition.gallery import Gallery
 from facebench.recognition.pipeline import FrameResult
 
 # Features a test can need that a host may lack; FACEBENCH_REQUIRE lists those that must work.
@@ -77,6 +78,7 @@ class SlowPipeline:
 
     def __init__(self, delay_s: float = 0.0) -> None:
         self.delay_s = delay_s
+        self.gallery = Gallery(np.array(["someone"]), np.eye(1, 128, dtype=np.float32), 1.0)
 
     def process(self, rgb: np.ndarray) -> FrameResult:
         time.sleep(self.delay_s)
@@ -86,8 +88,10 @@ class SlowPipeline:
         empty = np.array([])
         return FrameResult((0,) * 5, none, empty, empty, empty, np.zeros((0, 128)), {})
 
-    def recognize(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return np.array(["someone"] * len(faces)), np.full(len(faces), 0.5)
+    def recognize(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Everyone is ``someone`` (the gallery's one embedding), at distance 0."""
+        embeddings = np.repeat(self.gallery.embeddings, len(faces), axis=0)
+        return np.array(["someone"] * len(faces)), np.zeros(len(faces)), embeddings
 
 
 @contextlib.contextmanager

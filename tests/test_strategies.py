@@ -272,6 +272,17 @@ def test_hybrid_sends_no_crop_of_a_face_below_the_minimum_size(serving) -> None:
     assert [f["identity"] for f in reply["faces"]] == [TOO_SMALL, TOO_SMALL]
 
 
+def test_a_hybrid_track_label_is_refined_by_a_crop_not_overwritten() -> None:
+    """Five red crops then a blue one of the same track: its template stays nearest red."""
+    with running(RecognitionServer(colour_pipeline())) as port, _connect(port) as sock:
+        labels = [
+            _request(sock, *_crops_message(frame, [colour], [1]))["faces"][0]["identity"]
+            for frame, colour in enumerate(["red"] * 5 + ["blue"])
+        ]
+        other = _request(sock, *_crops_message(6, ["blue"], [2]))["faces"][0]["identity"]
+    assert labels == ["red"] * 6 and other == "blue"
+
+
 def _together(port: int, messages: list[tuple[dict, bytes]]) -> list[dict]:
     """Each message from its own client, all sent before any reply is read."""
     socks = [_connect(port) for _ in messages]

@@ -63,10 +63,11 @@ class FacePipeline:
             return self.recognizer.embed(faces)
         return np.concatenate([self.recognizer.embed(faces[i : i + 1]) for i in range(len(faces))])
 
-    def recognize(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Identities and distances of (N, 160, 160, 3) uint8 faces cropped elsewhere (the
-        hybrid strategy's server half), untimed."""
-        return self.gallery.identify(self._embed(prewhiten(faces)))
+    def recognize(self, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Identities, distances and embeddings of (N, 160, 160, 3) uint8 faces cropped
+        elsewhere (the hybrid strategy's server half), untimed."""
+        embeddings = self._embed(prewhiten(faces))
+        return (*self.gallery.identify(embeddings), embeddings)
 
     def process(self, rgb: np.ndarray) -> FrameResult:
         """Run every phase on one decoded (H, W, 3) uint8 RGB frame."""

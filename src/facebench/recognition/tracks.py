@@ -33,13 +33,18 @@ def face_quality(box_side_px: float, score: float) -> float:
 
 def track_template(embeddings: np.ndarray, quality: np.ndarray) -> np.ndarray:
     """(128,) unit vector: the ``quality``-weighted mean of the L2-normalised ``embeddings``
-    (N, 128), renormalised; equal weights where every quality is 0."""
-    rows = embeddings / np.linalg.norm(embeddings, axis=1, keepdims=True)
+    (N, 128), renormalised; equal weights where every quality is 0; a zero vector (nearest no
+    one) where the embeddings are."""
+    rows = embeddings / _nonzero(np.linalg.norm(embeddings, axis=1, keepdims=True))
     weights = np.asarray(quality, np.float64)
     if not weights.sum() > 0:
         weights = np.ones(len(rows))
     mean = weights @ rows
-    return mean / np.linalg.norm(mean)
+    return mean / _nonzero(np.linalg.norm(mean))
+
+
+def _nonzero(norm: np.ndarray) -> np.ndarray:
+    return np.where(norm > 0, norm, 1.0)
 
 
 def decide(gallery: Gallery, template: np.ndarray) -> tuple[str, float]:
@@ -67,6 +72,7 @@ class TrackIdentity:
     label: str = TOO_SMALL  # until a face of the track is embedded
     stable: int = 0  # embedded faces in a row with this label
     settled: bool = False
+    last_distance: float = float("nan")  # the latest face's distance to its nearest person
 
     def add(self, gallery: Gallery, embedding: np.ndarray, quality: float) -> str:
         """Refine the template with one embedded face; the track's label after it."""

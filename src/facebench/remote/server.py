@@ -35,8 +35,9 @@ from facebench.backends.base import Detections
 from facebench.harness.latency import peak_rss_mb
 from facebench.models.layout import FACE_SIZE_PX, FACENET_EMBEDDING_SIZE
 from facebench.recognition.faces import extract_faces
-from facebench.recognition.gallery import TOO_SMALL, Gallery
+from facebench.recognition.gallery import TOO_SMALL, UNKNOWN, Gallery
 from facebench.recognition.pipeline import FacePipeline
+from facebench.recognition.tracks import TrackIdentity, face_quality
 from facebench.remote.batcher import DynamicBatcher, QueueFull
 from facebench.remote.endpoints import (
     add_pipeline_arguments,
@@ -77,7 +78,7 @@ class Connection:
 
     writer: asyncio.StreamWriter
     counters: Counters
-    tracks: dict[int, tuple[str, float]] = field(default_factory=dict)
+    tracks: dict[int, TrackIdentity] = field(default_factory=dict)
     pending: set[asyncio.Future] = field(default_factory=set)
 
     def send(self, header: dict) -> None:
@@ -161,21 +162,40 @@ def _frame_faces(found: Detections, identities: np.ndarray, distances: np.ndarra
 
 
 def _track_faces(
-    connection: Connection, message: Assembled, identities: np.ndarray, distances: np.ndarray
+    connection: Connection,
+    message: Assembled,
+    gallery: Gallery,
+    distances: np.ndarray,
+    embeddings: np.ndarray,
 ) -> list[dict]:
-    """A faces message's rows, each with its track's identity: from the crop it came with,
-    else from the connection's earlier crops, else unknown."""
-    for track, name, distance in zip(message.tracks, identities, distances, strict=True):
-        connection.tracks[track] = (str(name), float(distance))
+    """A faces message's rows, each with its track's label (:class:`TrackIdentity`: the
+    template of the track's crops so far, refined by each new crop rather than overwritten by
+    it), the distance of the crop it came with, else unknown before the track's first crop."""
+    rows = {face.get("track", -1): face for face in message.rows}
+    for track, distance, embedding in zip(message.tracks, distances, embeddings, strict=True):
+        identity = connection.tracks.setdefault(track, TrackIdentity())
+        identity.add(gallery, embedding, _quality(rows.get(track, {})))
+        identity.last_distance = float(distance)
     recognised = set(message.tracks)
     for face in message.rows:
         if face.pop("small", False):  # below the gallery's minimum size: never sent
             face.update(identity=TOO_SMALL, distance=np.nan, source="edge")
             continue
-        name, distance = connection.tracks.get(face.get("track", -1), ("unknown", np.nan))
+        track = connection.tracks.get(face.get("track", -1))
+        name, distance = (track.label, track.last_distance) if track else (UNKNOWN, np.nan)
         source = "server" if face.get("track") in recognised else "cache"
         face.update(identity=name, distance=distance, source=source)
     return message.rows
+
+
+def _quality(row: dict) -> float:
+    """:func:`face_quality` of an edge's face row; 0 (no weight) where its box or score is
+    not numbers."""
+    try:
+        x1, y1, x2, y2 = (float(v) for v in row["box"][:4])
+        return face_quality(min(x2 - x1, y2 - y1), float(row["score"]))
+    except (KeyError, TypeError, ValueError):
+        return 0.0
 
 
 def _outcome(
@@ -277,12 +297,18 @@ class RecognitionServer:
         return Assembled(kind, NO_FACES)
 
     def _reply_faces(
-        self, work: Work, message: Assembled, identities: np.ndarray, distances: np.ndarray
+        self,
+        work: Work,
+        message: Assembled,
+        identities: np.ndarray,
+        distances: np.ndarray,
+        embeddings: np.ndarray,
     ) -> list[dict] | None:
         if message.kind == "frame":
             return _frame_faces(message.found, identities, distances)
         if message.kind == "faces":
-            return _track_faces(work.connection, message, identities, distances)
+            gallery = self.pipeline.gallery
+            return _track_faces(work.connection, message, gallery, distances, embeddings)
         return None
 
     def _compute_one(self, work: Work) -> dict | ValueError:
@@ -297,11 +323,11 @@ class RecognitionServer:
                 return _outcome(faces, len(found), t_done_ns - embed_identify_ns, t_done_ns)
             message = self._assemble(work)
             t_assembled_ns = now_ns()
-            identities, distances = self.pipeline.recognize(message.faces)
+            recognized = self.pipeline.recognize(message.faces)
             t_done_ns = now_ns()
         except ValueError as error:
             return error
-        faces = self._reply_faces(work, message, identities, distances)
+        faces = self._reply_faces(work, message, *recognized)
         return _outcome(faces, len(message.faces), t_assembled_ns, t_done_ns)
 
     def _compute_batch(self, works: list[Work]) -> list[dict | ValueError]:
@@ -316,7 +342,7 @@ class RecognitionServer:
         crops = [m.faces for m in messages if isinstance(m, Assembled)]
         faces = np.concatenate([NO_FACES, *crops])
         t_assembled_ns = now_ns()
-        identities, distances = self.one_call.recognize(faces)
+        recognized = self.one_call.recognize(faces)
         t_done_ns = now_ns()
         outcomes, start = [], 0
         for work, message in zip(works, messages, strict=True):
@@ -324,7 +350,7 @@ class RecognitionServer:
                 outcomes.append(message)
                 continue
             end = start + len(message.faces)
-            rows = self._reply_faces(work, message, identities[start:end], distances[start:end])
+            rows = self._reply_faces(work, message, *(part[start:end] for part in recognized))
             outcomes.append(_outcome(rows, len(faces), t_assembled_ns, t_done_ns))
             start = end
         return outcomes

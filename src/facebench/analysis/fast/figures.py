@@ -63,14 +63,15 @@ def _fps_panel(ax: Axes, table: pd.DataFrame, paper: tuple[float, float], label:
 
 
 def _rates_panel(ax: Axes, pooled: pd.DataFrame) -> None:
-    """Precision, recall and identification accuracy pooled over the inputs, baseline and
-    preset side by side."""
+    """Precision, recall and identification accuracy (per frame and per track) pooled over the
+    inputs, baseline and preset side by side."""
     baseline = pooled.iloc[0]
     series = [(baseline["baseline"], [baseline[f"{r}_baseline"] for r in RATES])]
     series += [
         (name, [rows[f"{r}_fast"].iloc[0] for r in RATES]) for name, rows in _preset_rows(pooled)
     ]
-    for container in _grouped_bars(ax, ["precision", "recall", "identification accuracy"], series):
+    names = ["precision", "recall", "identification\nper frame", "identification\nper track"]
+    for container in _grouped_bars(ax, names, series):
         ax.bar_label(container, fmt="%.3f", fontsize="x-small")
     ax.set(ylim=(0, 1.4), title="(b) against the ground truth, pooled over the inputs")
     ax.legend(fontsize="small", loc="upper left")

@@ -21,6 +21,7 @@ RATES = {
     "precision": "precision",
     "recall": "recall",
     "accuracy": "identification_accuracy",
+    "accuracy_track": "identification_accuracy_track",
 }
 POOLED = "all"  # video and resolution of the rows pooled over the inputs
 MEAN_LABEL = "mean of inputs"
