@@ -28,5 +28,6 @@ def get_gallery_curves(wildcards):
 
 def get_video_threshold(wildcards):
     """The accuracy set's video-calibrated thresholds: the runs' faces are re-scored with them
-    in the analysis (never inside the timed runs); none when the accuracy mode is off."""
+    in the analysis (never inside the timed runs); none when the accuracy mode is off.
+    """
     return ["results/openset/video_threshold.json"] if accuracy_recognizers() else []
