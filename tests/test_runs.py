@@ -35,7 +35,14 @@ def expected_runs(config: dict) -> int:
     runs, videos = config["runs"], config["videos"]
     inputs = len(videos["generated"]) * len(videos["resolutions"]) * runs["repeats"]
     devices = [runs["devices"][name] for name in runs["this_host"]]
-    return sum(len(d["detectors"]) * len(d["recognizers"]) for d in devices) * inputs
+    pairs = [
+        [detector, recognizer]
+        for d in devices
+        for detector in d["detectors"]
+        for recognizer in d["recognizers"]
+        if [detector, recognizer] not in d.get("exclude", [])
+    ]
+    return len(pairs) * inputs
 
 
 def read_valid_run(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame, dict]:

@@ -51,6 +51,7 @@ VIDEO = "video1"
 # Jobs a workdir holding the CI run's resources may still need: the devices' own jobs, and the
 # aggregation and analysis that follow them.
 REMAINING_RULES = {
+    "crop_distance",  # its videos: the one narrowed input
     "probe_device",
     "list_skipped_runs",
     "measure_sampler_overhead",
@@ -118,6 +119,7 @@ def write_config(workdir: Path, partitions: dict[str, str]) -> Path:
     config["fast"]["device"] = ""  # the preset is this host's comparison
     config["strategies"]["enabled"] = False  # this host's experiments: not what SLURM runs
     config["serving"]["enabled"] = False
+    config["accuracy"]["enabled"] = False  # the untimed accuracy mode: not what SLURM runs
     path = workdir / "config.yaml"
     # Key order kept: Snakemake compares params as recorded, dict order included.
     path.write_text(yaml.safe_dump(config, sort_keys=False))

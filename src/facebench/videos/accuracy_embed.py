@@ -297,7 +297,7 @@ def build_accuracy_set(
     if "user" in sources and settings["strangers_dir"]:
         strangers = list_people_dir(Path(settings["strangers_dir"]))
         shown += source_faces(detector, strangers, "stranger", "user")
-    wanted = {name: resolutions[name] for name in settings["resolutions"]}
+    wanted = {name: resolutions[name] for name in settings["resolutions"] if name in resolutions}
 
     def rows():
         for photo, source in gallery:
