@@ -76,10 +76,17 @@ def test_tables(results, config, tabulated_runs):
             table6["n_invalid_runs_excluded"] == 0
         ).all()
     table6 = table6[table6["n_inputs"] > 0]  # a configuration whose runs were all excluded
-    # every pair times >= 15 measured frames of varying content per input: p99 above p50
+    # every pair times >= 15 measured frames of varying content per input: p90 above p50; a
+    # p99 is stated only from 299 frames on (at 95 %), else withheld with the reason
     assert (table6["n_frames"] > 1).all()
-    assert (table6["total_time_p50_s"] < table6["total_time_p99_s"]).all()
-    assert (table6["detection_time_p50_s"] < table6["detection_time_p99_s"]).all()
+    assert (table6["total_time_p50_s"] < table6["total_time_p90_s"]).all()
+    assert (table6["detection_time_p50_s"] < table6["detection_time_p90_s"]).all()
+    withheld = table6["total_time_p99_s"].isna()
+    assert table6.loc[withheld, "percentile_note"].str.contains("p99: not enough frames").all()
+    assert (
+        table6.loc[~withheld, "total_time_p50_s"] < table6.loc[~withheld, "total_time_p99_s"]
+    ).all()
+    assert (table6["fps_lo"] <= table6["fps"]).all() and (table6["fps"] <= table6["fps_hi"]).all()
     assert table6[["detection_time_s", "recognition_time_s", "fps", "faces"]].gt(0).all().all()
     # The rates below are of all six inputs (the two videos identify differently): checked for
     # the configurations that kept them all (every one when invalid runs are kept, as in CI).

@@ -18,6 +18,7 @@ rule tabulate:
         "../envs/analysis.yaml"
     params:
         exclude_invalid=config["validity"]["exclude_invalid"],
+        statistics=config["statistics"],
     script:
         "../scripts/tabulate.py"
 

@@ -7,6 +7,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
 
     from facebench.analysis.accuracy import read_enrolled
     from facebench.analysis.outputs import write_csv, write_html
+    from facebench.analysis.resampling import Resampling
     from facebench.analysis.stages import Aggregate, build_tables
 
     built = build_tables(
@@ -15,6 +16,7 @@ with rule_logging(snakemake):  # imports inside: library start-up chatter goes t
         read_enrolled(Path(snakemake.input.gallery)),
         Path(snakemake.input.paper),
         Path(snakemake.input.paper_claims),
+        Resampling.of(snakemake.params.statistics),
     )
     for name, table in built.items():
         print(f"{write_csv(table, Path(snakemake.output[name]))}: {len(table)} rows")

@@ -35,9 +35,12 @@ def write_html(
 ) -> Path:
     """``table`` (after ``before``, a smaller table, if given) as a self-contained HTML page
     (no scripts, no external resources) for the Snakemake report, which shows HTML inline but
-    offers a CSV only for download."""
+    offers a CSV only for download; a column with ``<column>_lo`` and ``<column>_hi`` shows as
+    ``value [lo, hi]``."""
     body = "\n".join(
-        t.to_html(index=False, na_rep="NaN", float_format=lambda v: f"{v:.4g}", border=0)
+        _with_intervals_folded(t).to_html(
+            index=False, na_rep="NaN", float_format=lambda v: f"{v:.4g}", border=0
+        )
         for t in (before, table)
         if t is not None
     )
@@ -45,6 +48,21 @@ def write_html(
     with atomic_path(Path(path)) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return Path(path)
+
+
+def _with_intervals_folded(table: pd.DataFrame) -> pd.DataFrame:
+    """Each column with ``<column>_lo`` and ``<column>_hi`` as one text column ``value [lo, hi]``
+    (4 significant digits), its bounds dropped."""
+    folded = table.copy()
+    for column in table.columns:
+        lo, hi = f"{column}_lo", f"{column}_hi"
+        if lo in table and hi in table:
+            folded[column] = [
+                f"{v:.4g} [{a:.4g}, {b:.4g}]"
+                for v, a, b in zip(table[column], table[lo], table[hi], strict=True)
+            ]
+            folded = folded.drop(columns=[lo, hi])
+    return folded
 
 
 def write_parquet(table: pd.DataFrame, path: Path) -> Path:

@@ -27,8 +27,10 @@ from facebench.analysis.aggregate import (
 from facebench.analysis.claims.check import check_claims
 from facebench.analysis.outputs import write_csv, write_html
 from facebench.analysis.paper import CLAIMS_YAML
+from facebench.analysis.resampling import Resampling
 
 REJECTED_CSV = "rejected.csv"  # beside the aggregate's parquet files: the runs left out
+DEFAULTS = Resampling()  # the config's statistics defaults
 
 
 @dataclass(frozen=True)
@@ -97,19 +99,25 @@ def build_tables(
     enrolled: frozenset[str],
     paper_table6: Path,
     paper_claims: Path = CLAIMS_YAML,
+    resampling: Resampling = DEFAULTS,
 ) -> dict[str, pd.DataFrame]:
     """Every table of :data:`facebench.report_entries.TABLES`: Table 6 (invalid runs excluded per
-    configuration) and per resolution (means, percentiles, n), accuracy per configuration and
-    per run (``enrolled``: the people in the gallery), energy per frame and the paper's ratios
-    beside ours."""
+    configuration) and per resolution (means with bootstrap intervals, percentiles stated with
+    enough frames, n; ``resampling``: from the config's ``statistics``), accuracy per
+    configuration and per run (``enrolled``: the people in the gallery), energy per frame and
+    the paper's ratios beside ours."""
     inputs = data.frames[["video", "resolution"]].drop_duplicates()
     truth = load_groundtruth(groundtruth_dir, inputs)
     per_run = run_accuracy(data.frames, data.faces, truth, enrolled)
-    table6 = tables.table6(data.frames, data.runs)
-    per_resolution = tables.per_resolution_table(data.frames)
+    table6 = tables.table6(data.frames, data.runs, resampling.confidence)
+    per_resolution = tables.per_resolution_table(data.frames, resampling.confidence)
     return {
-        "table6": validity.with_excluded_counts(table6, data.excluded),
-        "per_resolution": per_resolution,
+        "table6": validity.with_excluded_counts(
+            tables.with_intervals(table6, data.frames, tables.CONFIG, resampling), data.excluded
+        ),
+        "per_resolution": tables.with_intervals(
+            per_resolution, data.frames, [*tables.CONFIG, "resolution"], resampling
+        ),
         "accuracy": tables.accuracy_table(per_run),
         "accuracy_per_run": per_run,
         "energy": tables.energy_table(data.frames, data.runs),

@@ -17,6 +17,8 @@ import pandas as pd
 from facebench.analysis.accuracy import COUNT_COLUMNS, add_rates
 from facebench.analysis.aggregate import resolution_order
 from facebench.analysis.paper import CLAIMS_YAML, PaperClaims, read_paper_claims
+from facebench.analysis.percentiles import withheld
+from facebench.analysis.resampling import Resampling, intervals
 
 CONFIG = ["device", "device_class", "detector", "recognizer"]
 INPUT = ["video", "resolution"]
@@ -28,6 +30,7 @@ MEANS = {
     "faces": "n_faces",
 }
 PERCENTILES = (50, 90, 99)
+INTERVALS = ("fps", "detection_time_s", "recognition_time_s", "total_time_s", "faces")
 PAPER_FRAMEWORKS = {"TF": "tf", "TRT": "tensorrt", "TFLite": "tflite"}
 REFERENCE_FRAMEWORK = "tf"
 FRAMEWORK_QUANTITIES = {
@@ -61,27 +64,36 @@ def _over_inputs(inputs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
     return table
 
 
-def _percentiles(frames: pd.DataFrame, by: list[str]) -> pd.DataFrame:
-    """p50/p90/p99 of detection, recognition and total time over all frames of each group."""
+def _percentiles(frames: pd.DataFrame, by: list[str], confidence: float) -> pd.DataFrame:
+    """p50/p90/p99 of detection, recognition and total time over all frames of each group, each
+    withheld where the group has too few frames for it
+    (:func:`facebench.analysis.percentiles.withheld`)."""
     columns = {
         "detection_time_s": "t_detect_s",
         "recognition_time_s": "t_embed_s",
         "total_time_s": "t_total_s",
     }
     grouped = frames.groupby(by, observed=True)
-    parts = {}
+    parts, percentile_of = {}, {}
     for name, column in columns.items():
         for p in PERCENTILES:
-            parts[f"{name.removesuffix('_s')}_p{p}_s"] = grouped[column].quantile(p / 100)
-    return pd.DataFrame(parts)
+            label = f"{name.removesuffix('_s')}_p{p}_s"
+            parts[label] = grouped[column].quantile(p / 100)
+            percentile_of[label] = p
+    return withheld(pd.DataFrame(parts), percentile_of, grouped.size(), confidence)
 
 
-def table6(frames: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
+def table6(
+    frames: pd.DataFrame,
+    runs: pd.DataFrame | None = None,
+    confidence: float = Resampling.confidence,
+) -> pd.DataFrame:
     """The paper's Table 6 (means over the inputs per device x detector x recognizer) plus
-    time percentiles over all frames, frame count, inputs and runs; with ``runs``
-    (:func:`facebench.analysis.aggregate.run_table`), ``n_busy_runs``: runs during which
-    other processes kept the host busy (their timings may be inflated)."""
-    table = _over_inputs(per_input(frames), CONFIG).join(_percentiles(frames, CONFIG))
+    time percentiles over all frames (stated with enough frames at ``confidence``), frame
+    count, inputs and runs; with ``runs`` (:func:`facebench.analysis.aggregate.run_table`),
+    ``n_busy_runs``: runs during which other processes kept the host busy (their timings may
+    be inflated)."""
+    table = _over_inputs(per_input(frames), CONFIG).join(_percentiles(frames, CONFIG, confidence))
     keys = frames[[*CONFIG, *INPUT, "repeat"]].drop_duplicates()
     table = table.assign(n_runs=keys.groupby(CONFIG, observed=True).size()).reset_index()
     if runs is None:
@@ -92,11 +104,33 @@ def table6(frames: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFra
     return table.assign(n_busy_runs=found.to_numpy())
 
 
-def per_resolution_table(frames: pd.DataFrame) -> pd.DataFrame:
+def per_resolution_table(
+    frames: pd.DataFrame, confidence: float = Resampling.confidence
+) -> pd.DataFrame:
     """Table 6 per resolution (videos averaged)."""
     by = [*CONFIG, "resolution"]
-    table = _over_inputs(per_input(frames), by).join(_percentiles(frames, by))
+    table = _over_inputs(per_input(frames), by).join(_percentiles(frames, by, confidence))
     return table.reset_index()
+
+
+def with_intervals(
+    table: pd.DataFrame, frames: pd.DataFrame, by: list[str], resampling: Resampling
+) -> pd.DataFrame:
+    """``table`` (:func:`table6` or :func:`per_resolution_table` of ``frames``, one row per
+    ``by`` group) with ``<column>_lo`` and ``<column>_hi``, the bootstrap interval
+    (:mod:`facebench.analysis.resampling`), after each of :data:`INTERVALS`."""
+
+    def means(replicate: pd.DataFrame) -> pd.Series:
+        return _over_inputs(per_input(replicate), by)[list(INTERVALS)].stack()
+
+    bounds = intervals(frames, means, resampling)[["lo", "hi"]].unstack()
+    rows = pd.MultiIndex.from_frame(table[by])
+    table = table.copy()
+    for column in reversed(INTERVALS):
+        at = table.columns.get_loc(column) + 1
+        for side in ("hi", "lo"):
+            table.insert(at, f"{column}_{side}", bounds[(side, column)].reindex(rows).to_numpy())
+    return table
 
 
 def accuracy_table(accuracy: pd.DataFrame, by: list[str] = CONFIG) -> pd.DataFrame:
