@@ -11,10 +11,11 @@ import pytest
 
 from facebench.analysis import tables
 from facebench.analysis.outputs import write_html
-from facebench.analysis.percentiles import NOTE_COLUMN, min_frames, withheld
 from facebench.analysis.resampling import Resampling
 from facebench.analysis.stages import Aggregate, aggregate
 from facebench.analysis.synthetic import Device, write_dataset
+from facebench.harness.benchmark_run import summarize
+from facebench.harness.percentiles import NOTE_COLUMN, min_frames, withheld
 
 DEVICES = [Device("server", "cloud", [("tf", "tf"), ("onnx", "onnx")])]
 
@@ -80,3 +81,14 @@ def test_intervals_come_from_the_resampling_seed(frames):
     one = tables.with_intervals(table, frames, tables.CONFIG, Resampling(replicates=30, seed=3))
     again = tables.with_intervals(table, frames, tables.CONFIG, Resampling(replicates=30, seed=3))
     assert np.array_equal(one["fps_lo"], again["fps_lo"])
+
+
+def test_a_runs_summary_leaves_out_the_percentiles_its_frames_cannot_state():
+    n, rng = 50, np.random.default_rng(0)
+    times = {c: rng.uniform(0.1, 0.2, n) for c in ("t_read_s", "t_detect_s", "t_embed_s")}
+    frames = pd.DataFrame(
+        {"is_warmup": np.arange(n) < 10, "n_faces": 1, "t_unattributed_s": 0.001, **times}
+    ).assign(t_total_s=lambda f: f[[*times, "t_unattributed_s"]].sum(axis=1))
+    summary = summarize(frames)
+    assert summary["t_total_s"]["p90"] is not None and summary["t_total_s"]["p99"] is None
+    assert summary["percentile_note"] == "p99: not enough frames (40 of 299)"

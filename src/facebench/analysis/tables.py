@@ -17,8 +17,8 @@ import pandas as pd
 from facebench.analysis.accuracy import COUNT_COLUMNS, add_rates
 from facebench.analysis.aggregate import resolution_order
 from facebench.analysis.paper import CLAIMS_YAML, PaperClaims, read_paper_claims
-from facebench.analysis.percentiles import withheld
 from facebench.analysis.resampling import Resampling, intervals
+from facebench.harness.percentiles import withheld
 
 CONFIG = ["device", "device_class", "detector", "recognizer"]
 INPUT = ["video", "resolution"]
@@ -67,7 +67,7 @@ def _over_inputs(inputs: pd.DataFrame, by: list[str]) -> pd.DataFrame:
 def _percentiles(frames: pd.DataFrame, by: list[str], confidence: float) -> pd.DataFrame:
     """p50/p90/p99 of detection, recognition and total time over all frames of each group, each
     withheld where the group has too few frames for it
-    (:func:`facebench.analysis.percentiles.withheld`)."""
+    (:func:`facebench.harness.percentiles.withheld`)."""
     columns = {
         "detection_time_s": "t_detect_s",
         "recognition_time_s": "t_embed_s",

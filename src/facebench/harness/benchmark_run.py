@@ -19,6 +19,7 @@ from facebench.backends.registry import DETECTORS, RECOGNIZERS, load_recognizer
 from facebench.errors import FacebenchError
 from facebench.fileio import atomic_dir, kill_point, sweep_stale_temps, write_json
 from facebench.harness.frame_loop import run_frames
+from facebench.harness.percentiles import min_frames, shortfalls
 from facebench.harness.run_metadata import busy_warning, collect_run_metadata, host_load
 from facebench.models.layout import FACENET, MTCNN_NETS, model_file
 from facebench.recognition.detector import load_detector
@@ -65,6 +66,8 @@ def model_files(models_dir: Path, detector: str, recognizer: str, gallery: Path)
 
 
 RUN_OUTPUTS = ("faces.csv", "frames.csv", "run.json")
+PERCENTILES = (50, 90, 99)
+RUN_CONFIDENCE = 0.95  # a run does not read the config's statistics: its default confidence
 
 
 def _check_out_dir(out_dir: Path) -> None:
@@ -97,16 +100,20 @@ def _write_outputs(out_dir: Path, frames: pd.DataFrame, faces: pd.DataFrame, met
 
 
 def summarize(frames: pd.DataFrame) -> dict:
-    """FPS and phase percentiles over measured (non-warm-up) frames."""
+    """FPS and phase percentiles over measured (non-warm-up) frames; a percentile too few frames
+    state (:mod:`facebench.harness.percentiles`) is null and ``percentile_note`` says why."""
     measured = frames[~frames.is_warmup]
     summary = {"frames": len(frames), "measured_frames": len(measured)}
     if not len(measured):
         return summary
-    total = measured.t_total_s
-    summary["fps"] = float(len(measured) / total.sum())
+    total, n = measured.t_total_s, len(measured)
+    summary["fps"] = float(n / total.sum())
+    stated = [p for p in PERCENTILES if n >= min_frames(p, RUN_CONFIDENCE)]
     for column in ("t_total_s", "t_read_s", "t_detect_s", "t_embed_s", "t_unattributed_s"):
-        q = np.percentile(measured[column], [50, 90, 99])
-        summary[column] = {"p50": q[0], "p90": q[1], "p99": q[2], "mean": measured[column].mean()}
+        q = dict(zip(PERCENTILES, np.percentile(measured[column], PERCENTILES), strict=True))
+        summary[column] = {f"p{p}": q[p] if p in stated else None for p in PERCENTILES}
+        summary[column]["mean"] = measured[column].mean()
+    summary["percentile_note"] = "; ".join(shortfalls(PERCENTILES, n, RUN_CONFIDENCE))
     summary["unattributed_share_p50"] = float((measured.t_unattributed_s / total).median())
     summary["faces_per_frame"] = float(measured.n_faces.mean())
     return summary

@@ -19,7 +19,7 @@ correlated (the faces change slowly), so the floor is a minimum, not a guarantee
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import pandas as pd
 
@@ -31,6 +31,13 @@ def min_frames(percentile: float, confidence: float) -> int:
     return math.ceil(math.log(1 - confidence) / math.log(percentile / 100))
 
 
+def shortfalls(percentiles: Iterable[int], n: int, confidence: float) -> list[str]:
+    """``p<p>: not enough frames (n of N)`` for each of ``percentiles`` that ``n`` values are
+    too few to state."""
+    needs = {p: min_frames(p, confidence) for p in sorted(set(percentiles))}
+    return [f"p{p}: not enough frames ({n} of {need})" for p, need in needs.items() if n < need]
+
+
 def withheld(
     table: pd.DataFrame, percentile_of: Mapping[str, int], counts: pd.Series, confidence: float
 ) -> pd.DataFrame:
@@ -39,11 +46,8 @@ def withheld(
     :func:`min_frames`, and :data:`NOTE_COLUMN` naming the percentiles withheld and why."""
     n = counts.reindex(table.index).fillna(0).astype(int).to_numpy()
     table = table.copy()
-    notes: list[list[str]] = [[] for _ in range(len(table))]
-    for p in sorted(set(percentile_of.values())):
-        need = min_frames(p, confidence)
-        short = n < need
+    for p in set(percentile_of.values()):
+        short = n < min_frames(p, confidence)
         table.loc[short, [c for c, q in percentile_of.items() if q == p]] = float("nan")
-        for row in short.nonzero()[0]:
-            notes[row].append(f"p{p}: not enough frames ({n[row]} of {need})")
-    return table.assign(**{NOTE_COLUMN: ["; ".join(note) for note in notes]})
+    notes = ["; ".join(shortfalls(percentile_of.values(), int(k), confidence)) for k in n]
+    return table.assign(**{NOTE_COLUMN: notes})
