@@ -193,6 +193,7 @@ def _device_settings(config: dict) -> tuple[dict[str, str], tuple[str, str] | No
 def _cmd_analyse(args: argparse.Namespace) -> None:
     from facebench.analysis.accuracy import read_enrolled
     from facebench.analysis.aggregate import device_run_files
+    from facebench.analysis.resampling import Resampling
     from facebench.analysis.stages import analyse
 
     config = _config(args.config)
@@ -212,6 +213,8 @@ def _cmd_analyse(args: argparse.Namespace) -> None:
         Path(args.paper_claims),
         config["validity"],
         Path(args.parity),
+        Resampling.of(config["statistics"]),
+        frozenset(config["videos"]["generated"]),
     )
     for stage, value in seconds.items():
         print(f"  {stage:<13s} {value:6.1f} s")

@@ -39,10 +39,14 @@ rule check_claims:
         ),
     log:
         "logs/analysis/check_claims.log",
+    benchmark:
+        "benchmarks/analysis/check_claims.tsv"
     localrule: True
     conda:
         "../envs/analysis.yaml"
     params:
         exclude_invalid=config["validity"]["exclude_invalid"],
+        statistics=config["statistics"],
+        generated_videos=list(GENERATED_VIDEOS),
     script:
         "../scripts/check_claims.py"

@@ -125,9 +125,19 @@ def build_tables(
     }
 
 
-def claims(data: Aggregate, paper_table6: Path, paper_claims: Path = CLAIMS_YAML) -> pd.DataFrame:
-    """The paper's 12 claims (``paper_claims``: its numbers and prose) checked on ``data``."""
-    return check_claims(data.frames, data.runs, paper_table6, paper_claims)
+def claims(
+    data: Aggregate,
+    paper_table6: Path,
+    paper_claims: Path = CLAIMS_YAML,
+    resampling: Resampling | None = None,
+    generated_videos: frozenset[str] = frozenset(),
+) -> pd.DataFrame:
+    """The paper's 12 claims (``paper_claims``: its numbers and prose) checked on ``data``, with
+    intervals drawn by ``resampling`` (None: values taken as exact); ``generated_videos``: the
+    videos whose content the generator set."""
+    return check_claims(
+        data.frames, data.runs, paper_table6, paper_claims, resampling, generated_videos
+    )
 
 
 def check_validity(
@@ -173,10 +183,12 @@ def analyse(
     paper_claims: Path = CLAIMS_YAML,
     validity_settings: dict | None = None,
     parity_csv: Path | None = None,
+    resampling: Resampling | None = None,
+    generated_videos: frozenset[str] = frozenset(),
 ) -> dict[str, float]:
     """Every stage, as the workflow runs them, into ``out_dir`` (``aggregate/``,
     ``validity.csv`` given ``validity_settings``, the config's ``validity``, ``tables/``,
-    ``claims.csv``, ``figures/``); seconds per stage."""
+    ``claims.csv`` with ``resampling``'s intervals, ``figures/``); seconds per stage."""
     out_dir = Path(out_dir)
     seconds: dict[str, float] = {}
 
@@ -209,7 +221,10 @@ def analyse(
         write_csv(table, tables_dir / f"{name}.csv")
     timed(
         "claims",
-        lambda: write_csv(claims(data, paper_table6, paper_claims), out_dir / "claims.csv"),
+        lambda: write_csv(
+            claims(data, paper_table6, paper_claims, resampling, generated_videos),
+            out_dir / "claims.csv",
+        ),
     )
     accuracy_csv, comparison_csv = tables_dir / "accuracy.csv", tables_dir / "paper_vs_ours.csv"
     timed(

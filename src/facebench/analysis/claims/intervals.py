@@ -58,6 +58,10 @@ class Bounds:
 
     __radd__ = __add__
 
+    def __mul__(self, number: float) -> Bounds:
+        """Times a positive ``number``."""
+        return self.map(lambda v: v * number)
+
     def __sub__(self, number: float) -> Bounds:
         return self.map(lambda v: v - number)
 

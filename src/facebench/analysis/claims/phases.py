@@ -30,25 +30,37 @@ def read_share(data: Data) -> list[Part]:
 
 
 def phase_balance(
-    table: pd.DataFrame, paper: PaperClaims, half: HalfUnits = NO_ROUNDING
+    table: pd.DataFrame,
+    paper: PaperClaims,
+    half: HalfUnits = NO_ROUNDING,
+    faces_per_frame: float | None = None,
 ) -> list[Part]:
     """Claim 2: each phase's share of detection + recognition time (Table 6 has no read time;
-    reading is about 1 %, claim 1) per device that runs the tf detector (the Nano could not)."""
+    reading is about 1 %, claim 1) per device that runs the tf detector (the Nano could not).
+    Recognition time grows with the faces per frame, which the video sets: it is taken per face
+    and times the paper's mean faces per frame (``faces_per_frame``; None: shown, not judged)."""
     share = paper.values(2)["phase_share"]
     with_tf = table.loc[table["detector"] == "tf", "device"].unique()
     table = table[table["device"].isin(with_tf)]
     detection = grouped_means(table, "device", "detection_time_s", half)
     recognition = grouped_means(table, "device", "recognition_time_s", half)
+    aside = "recognition time follows the video's faces per frame (no paper Table 6 to scale to)"
+    if faces_per_frame is not None:
+        faces = grouped_means(table, "device", "faces", half)
+        recognition = recognition / faces * faces_per_frame
+        aside = ""
     missing = "no device runs the tf detector (the paper excepts Nano, which could not)"
+    scaled = f" at the paper's {faces_per_frame:.2f} faces a frame" if faces_per_frame else ""
     return [
         Part.of(
-            f"{name} share of detection + recognition time",
+            f"{name} share of detection + recognition time{scaled}",
             (1 / (1 + other / this)).dropna().text_labels(),
             share.lo,
             share.hi,
             unit="%",
             precision=paper.precision(2, "phase_share"),
             missing=missing,
+            aside=aside,
         )
         for name, this, other in (
             ("detection", detection, recognition),

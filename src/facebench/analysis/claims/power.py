@@ -4,6 +4,7 @@ frame."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,46 +17,63 @@ from facebench.analysis.claims.quantities import framework_ratio
 from facebench.analysis.paper import PaperClaims
 from facebench.analysis.tables import sensor_reason
 
-Uses = Callable[[str, pd.Series], bool]  # (device, configuration row): whether it uses X
+Uses = Callable[[pd.Series], bool]  # a configuration row (with its device's class and OS)
 
 
 def power(data: Data) -> list[Part]:
     """Claim 11 on the frames with power measured."""
     frames = data.frames[data.frames["power_w"].notna()]
     missing = sensor_reason(data.runs, "power_w") if frames.empty else ""
-    means = _config_means(frames)
+    means = _config_means(frames, data)
     least = _LeastEnergyPair.of(data.paper)
     return [
         *_power_ranges(frames, data.paper, missing),
         *_tensorrt_extra_power(means, data.paper, missing),
-        _extreme_uses(
+        _against_the_rest(
             means,
             "power_w",
-            True,
             _uses_tensorrt,
-            "highest-power configuration uses tensorrt",
+            "highest power with tensorrt over without",
+            True,
             missing,
         ),
-        _extreme_uses(
+        _against_the_rest(
             means,
             "power_w",
-            False,
             _uses_tflite_facenet,
-            "lowest-power configuration uses tflite FaceNet",
+            "lowest power with tflite FaceNet over without",
+            False,
             missing,
         ),
-        _extreme_uses(means, "energy_j", False, least, least.name(), missing),
+        _against_the_rest(means, "energy_j", least, least.name(), False, missing),
     ]
 
 
-def _config_means(frames: pd.DataFrame) -> pd.DataFrame:
-    """Mean power and energy per frame of each configuration of each device."""
+def _config_means(frames: pd.DataFrame, data: Data) -> pd.DataFrame:
+    """Mean power and energy per frame of each configuration of each device, with the
+    device's OS and whether an identical-hardware twin runs the paper's older OS."""
     config = frames.groupby(["device", "device_class", "detector", "recognizer"], observed=True)
-    return (
+    means = (
         pd.DataFrame({"power_w": config["power_w"].mean(), "energy_j": config["energy_j"].mean()})
         .reset_index()
         .astype({"device": str, "device_class": str, "detector": str, "recognizer": str})
     )
+    hosts = _hosts(data.runs, data.paper.old_os)
+    return means.merge(hosts, on="device", how="left").fillna({"os": "", "old_os_twin": False})
+
+
+def _hosts(runs: pd.DataFrame | None, old_os: str) -> pd.DataFrame:
+    """Per device: its OS and whether another device with its CPU and GPU runs ``old_os``."""
+    if runs is None or not {"os", "cpu_model", "gpu"} <= set(runs):
+        return pd.DataFrame(columns=["device", "os", "old_os_twin"])
+    hosts = runs.astype({"device": str})[["device", "os", "cpu_model", "gpu"]].drop_duplicates()
+    hosts = hosts.astype({"os": str, "cpu_model": str, "gpu": str})
+    old = hosts[hosts["os"].str.contains(old_os, regex=False)]
+    twins = hosts.merge(old, on=["cpu_model", "gpu"], suffixes=("", "_twin"))
+    twins = twins[twins["device"] != twins["device_twin"]]
+    return hosts.assign(old_os_twin=hosts["device"].isin(twins["device"]))[
+        ["device", "os", "old_os_twin"]
+    ]
 
 
 def _power_ranges(frames: pd.DataFrame, paper: PaperClaims, missing: str) -> list[Part]:
@@ -82,7 +100,8 @@ def _power_ranges(frames: pd.DataFrame, paper: PaperClaims, missing: str) -> lis
 
 def _tensorrt_extra_power(means: pd.DataFrame, paper: PaperClaims, missing: str) -> list[Part]:
     """Per device class, mean power of the configurations with a tensorrt detector (recognizer)
-    over those with a tf one, minus 1: at most the paper's excess."""
+    over those with a tf one (the same other framework), minus 1: more than none, at most the
+    paper's excess."""
     parts = []
     for device_class, extra in paper.values(11)["tensorrt_extra_power"].items():
         rows = means[means["device_class"] == device_class]
@@ -99,6 +118,7 @@ def _tensorrt_extra_power(means: pd.DataFrame, paper: PaperClaims, missing: str)
                 extra,
                 "%",
                 paper.precision(11, "tensorrt_extra_power", device_class),
+                null=0.0,
                 one_sided="tensorrt_extra_power" in paper.claims[11].one_sided,
                 missing=missing or f"no {device_class} device runs both tensorrt and tf",
             )
@@ -106,18 +126,18 @@ def _tensorrt_extra_power(means: pd.DataFrame, paper: PaperClaims, missing: str)
     return parts
 
 
-def _uses_tensorrt(device: str, config: pd.Series) -> bool:
+def _uses_tensorrt(config: pd.Series) -> bool:
     return "tensorrt" in (config["detector"], config["recognizer"])
 
 
-def _uses_tflite_facenet(device: str, config: pd.Series) -> bool:
+def _uses_tflite_facenet(config: pd.Series) -> bool:
     return config["recognizer"] == "tflite"
 
 
 @dataclass(frozen=True)
 class _LeastEnergyPair:
-    """The paper's least-energy detector and recognizer, on ``exceptions`` (device: pair) a
-    pair of their own."""
+    """The paper's least-energy detector and recognizer, and the pairs it names instead on the
+    devices its exceptions describe (device class, OS, an identical twin on the older OS)."""
 
     detector: str
     recognizer: str
@@ -128,39 +148,48 @@ class _LeastEnergyPair:
         least = paper.claims[11].pairs["least_energy"]
         return cls(least["detector"], least["recognizer"], least.get("except", {}))
 
-    def __call__(self, device: str, config: pd.Series) -> bool:
-        exception = self.exceptions.get(device)
-        pair = (exception["detector"], exception["recognizer"]) if exception else self.pair()
-        return (config["detector"], config["recognizer"]) == pair
-
-    def pair(self) -> tuple[str, str]:
-        return self.detector, self.recognizer
+    def __call__(self, config: pd.Series) -> bool:
+        for exception in self.exceptions.values():
+            if (
+                config["device_class"] == exception["device_class"]
+                and exception["os"] in str(config["os"])
+                and bool(config["old_os_twin"])
+            ):
+                return (config["detector"], config["recognizer"]) == (
+                    exception["detector"],
+                    exception["recognizer"],
+                )
+        return (config["detector"], config["recognizer"]) == (self.detector, self.recognizer)
 
     def name(self) -> str:
         named = ", ".join(
-            f"{d}: {p['detector']} + {p['recognizer']}" for d, p in self.exceptions.items()
+            f"{e['device_class']} on {e['os']} beside an older-OS twin: "
+            f"{e['detector']} + {e['recognizer']}"
+            for e in self.exceptions.values()
         )
-        return f"least energy per frame: {self.detector} MTCNN + {self.recognizer} FaceNet" + (
-            f" ({named})" if named else ""
+        return (
+            f"least energy per frame with {self.detector} MTCNN + {self.recognizer} FaceNet "
+            f"over the rest" + (f" ({named})" if named else "")
         )
 
 
-def _extreme_uses(
-    means: pd.DataFrame, column: str, highest: bool, uses: Uses, name: str, missing: str
+def _against_the_rest(
+    means: pd.DataFrame, column: str, uses: Uses, name: str, highest: bool, missing: str
 ) -> Part:
-    """Per device where some configuration ``uses`` it (given the device): 1 if the
-    configuration with the highest (lowest) ``column`` does, else 0."""
+    """Per device where some configuration ``uses`` it and some does not: the highest (lowest)
+    ``column`` among those that do over that among the rest; strictly above (below) 1. A tie
+    is no evidence either way."""
     values = {}
     for device, rows in means.dropna(subset=[column]).groupby("device", observed=True):
-        if any(uses(str(device), config) for _, config in rows.iterrows()):
-            best = rows.loc[rows[column].idxmax() if highest else rows[column].idxmin()]
-            values[str(device)] = float(uses(str(device), best))
+        using = rows.apply(uses, axis=1).astype(bool)
+        if using.any() and (~using).any():
+            pick = max if highest else min
+            values[str(device)] = pick(rows.loc[using, column]) / pick(rows.loc[~using, column])
     return Part(
-        f"{name} (1 = yes)",
+        name,
         pd.Series(values, dtype=float),
-        1.0,
-        1.0,
-        "",
-        exact=True,
-        missing=missing or "no device runs those frameworks with power measured",
+        1.0 if highest else -math.inf,
+        math.inf if highest else 1.0,
+        strict=True,
+        missing=missing or "no device runs those frameworks and others with power measured",
     )
