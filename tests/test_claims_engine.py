@@ -1,5 +1,6 @@
-"""The verdict engine on its own: intervals from printed rounding, verdicts and their reasons,
-and one claim judged into its row of claims.csv, without any of the paper's claims."""
+"""The verdict engine on its own: intervals from printed rounding, direction and magnitude
+verdicts from intervals and their reasons, and one claim judged into its row of claims.csv,
+without any of the paper's claims."""
 
 from __future__ import annotations
 
@@ -9,14 +10,17 @@ import pandas as pd
 import pytest
 
 from facebench.analysis.claims.engine import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
     NO_TABLE6_GIVEN,
+    NOT_APPLICABLE,
     Claim,
     ClaimRow,
     Data,
+    Judgement,
     Part,
     judge,
-    tolerance_text,
-    verdict,
 )
 from facebench.analysis.claims.intervals import (
     NO_ROUNDING,
@@ -67,50 +71,117 @@ def test_grouped_means_and_half_units():
     assert exact.low.equals(exact.value) and exact.high.equals(exact.value)
 
 
-def test_framework_ratio_per_device_and_missing_framework():
+def test_framework_ratio_per_device_matched_on_the_other_role():
+    """TX2 and the GTX 1080 have no tf-detector/tensorrt-recognizer row: a recognizer ratio
+    over every row would mix in the detectors' effect, so only detectors with both count."""
     table = pd.DataFrame(
         {
-            "device": ["a", "a", "b"],
-            "detector": ["tf", "tensorrt", "tf"],
-            "detection_time_s": [0.8, 0.1, 0.5],
+            "device": ["a", "a", "a", "b"],
+            "detector": ["tf", "tf", "tensorrt", "tf"],
+            "recognizer": ["tf", "tensorrt", "tf", "tf"],
+            "recognition_time_s": [0.8, 0.2, 0.4, 0.5],
         }
     )
-    ratio = framework_ratio(table, "detector", "detection_time_s", "tf", "tensorrt", NO_ROUNDING)
-    assert ratio.value.to_dict() == {"a": pytest.approx(8.0)}  # b runs one framework only
+    ratio = framework_ratio(
+        table, "recognizer", "recognition_time_s", "tf", "tensorrt", NO_ROUNDING
+    )
+    assert ratio.value.to_dict() == {"a": pytest.approx(4.0)}  # 0.8/0.2, not 0.6/0.2; b: one
     assert framework_ratio(
-        table, "detector", "detection_time_s", "tf", "onnx", NO_ROUNDING
+        table, "recognizer", "recognition_time_s", "tf", "onnx", NO_ROUNDING
     ).value.empty
 
 
-def test_verdict_reasons():
-    inside = Part("speed", pd.Series({"a": 2.0}), 1.9, 2.1, precision=0.1)
-    outside = Part("faces", pd.Series({"a": 0.5}), 1.0, math.inf, exact=True)
+def _part(low: float, high: float, lo: float, hi: float, **kwargs) -> Part:
+    """A part of one label whose interval is [low, high], against the paper's [lo, hi]."""
+    value = (low + high) / 2
+    return Part(
+        "p",
+        pd.Series({"a": value}),
+        lo,
+        hi,
+        low=pd.Series({"a": low}),
+        high=pd.Series({"a": high}),
+        **kwargs,
+    )
+
+
+def test_direction_needs_the_interval_clear_of_no_effect_on_the_papers_side():
+    speedup = {"lo": 6.0, "hi": 11.0, "null": 1.0}
+    assert _part(2.0, 3.0, **speedup).direction() == HOLDS  # faster, if not by 6x
+    assert _part(0.5, 0.9, **speedup).direction() == FAILS
+    assert _part(0.9, 1.2, **speedup).direction() == INCONCLUSIVE
+    slower = {"lo": 0.95, "hi": 0.95, "null": 1.0}  # "5 % less time" has a sign too
+    assert _part(0.90, 0.97, **slower).direction() == HOLDS
+    assert _part(1.01, 1.02, **slower).direction() == FAILS
+    # the paper's range includes no effect ("almost unchanged"), or a share: no direction
+    assert _part(0.9, 1.2, 0.0, 0.0, unit="%", null=0.0).direction() == NOT_APPLICABLE
+    assert _part(0.4, 0.5, 0.41, 0.58, unit="%").direction() == NOT_APPLICABLE
+
+
+def test_a_strict_inequality_fails_at_equality_and_has_no_magnitude():
+    exceeds = {"lo": 1.0, "hi": math.inf, "strict": True}
+    assert _part(1.0, 1.0, **exceeds).direction() == FAILS  # a tie is not "more"
+    assert _part(1.01, 1.2, **exceeds).direction() == HOLDS
+    assert _part(0.99, 1.2, **exceeds).direction() == INCONCLUSIVE
+    assert _part(1.01, 1.2, **exceeds).magnitude(0.25) == NOT_APPLICABLE
+    below = {"lo": -math.inf, "hi": 1.0, "strict": True}
+    assert _part(0.5, 0.9, **below).direction() == HOLDS
+    assert _part(1.0, 1.0, **below).direction() == FAILS
+
+
+def test_magnitude_is_an_equivalence_test_at_the_margin():
+    """6-11x given to 1x: rounded 5.5-11.5x; at a 25 % margin of the effect (5-10) 4.25-14x."""
+    speedup = {"lo": 6.0, "hi": 11.0, "precision": 1.0, "null": 1.0}
+    assert _part(6.0, 6.0, **speedup).band(0.0) == pytest.approx((5.5, 11.5))
+    assert _part(6.0, 6.0, **speedup).band(0.25) == pytest.approx((4.25, 14.0))
+    assert _part(5.0, 12.0, **speedup).magnitude(0.25) == HOLDS
+    assert _part(5.0, 15.0, **speedup).magnitude(0.25) == INCONCLUSIVE  # too wide to say
+    assert _part(2.0, 5.0, **speedup).magnitude(0.25) == FAILS  # misses the rounded range
+    assert _part(2.0, 5.0, **speedup).direction() == HOLDS
+    # an effect keeps its sign: a margin never widens "5 % less time" into "more time"
+    slower = _part(0.96, 0.96, 0.95, 0.95, precision=0.01, null=1.0)
+    assert slower.band(10.0)[1] == pytest.approx(1.0)
+
+
+def test_one_sided_magnitude_is_bounded_from_above_only():
+    """'Reading is 0.6-1 % (negligible)' is not contradicted by 0.3 %, only by more than 1 %."""
+    read = {"lo": 0.006, "hi": 0.01, "unit": "%", "precision": 0.001, "one_sided": True}
+    assert _part(0.002, 0.004, **read).magnitude(0.0) == HOLDS
+    assert _part(0.0135, 0.014, **read).magnitude(0.25) == FAILS
+    assert _part(0.009, 0.012, **read).magnitude(0.25) == HOLDS  # within 1.3 %
+    assert _part(0.002, 0.004, **read).paper_range() == "up to 1.0 %"
+
+
+def test_a_label_without_an_interval_is_inconclusive_and_labels_combine():
+    part = Part(
+        "p",
+        pd.Series({"a": 3.0, "b": 0.5}),
+        2.0,
+        4.0,
+        null=1.0,
+        low=pd.Series({"a": 2.5, "b": 0.4}),
+        high=pd.Series({"a": float("nan"), "b": 0.6}),
+    )
+    assert part.direction() == FAILS  # b is slower: one label failing fails the part
+    assert part.magnitude(0.25) == FAILS
+    only_a = Part("p", pd.Series({"a": 3.0}), 2.0, 4.0, null=1.0, high=pd.Series({"a": 1e9}))
+    assert only_a.direction() == HOLDS and only_a.magnitude(0.25) == INCONCLUSIVE
+
+
+def test_a_claim_judged_from_its_parts_with_reasons():
+    holds = _part(2.0, 3.0, 2.0, 3.0, null=1.0)
+    wide = _part(0.9, 5.0, 2.0, 3.0, null=1.0)
     missing = [
         Part(name, pd.Series(dtype=float), 1, 2, missing="no tensorrt") for name in ("x", "y")
     ]
-    assert verdict([inside], 0.1) == (
-        "holds",
-        "every value within the paper's range and its tolerance",
-    )
-    assert verdict([inside, outside, *missing], 0.1) == (
-        "does not hold",
-        "faces outside at least 1.00x (paper 1.00x to inf) (not testable: x, y: no tensorrt)",
-    )
-    assert verdict(missing, 0.1) == ("not testable here", "x, y: no tensorrt")
-
-
-def test_tolerance_text_names_each_rule_once():
-    parts = [
-        Part("a", pd.Series(dtype=float), 0.4, 0.6, "%", 0.01),
-        Part("b", pd.Series(dtype=float), 0.4, 0.6, "%", 0.01),
-        Part("c", pd.Series(dtype=float), 1.0, math.inf, exact=True),
-    ]
-    assert tolerance_text(parts, 0.1, NO_ROUNDING) == (
-        "value +-(10 % of the paper's + 0.5 %); strict, not widened"
-    )
-    assert tolerance_text(parts[:1], 0.1, {"fps": 0.005, "faces": 0.005}).endswith(
-        "; Table 6 values +-0.005, half its last digit, carried through"
-    )
+    aside = Part("z", pd.Series({"a": 0.1}), 2.0, 3.0, null=1.0, aside="set by the video")
+    assert Judgement.of([holds, aside], 0.25).verdict == HOLDS  # the aside is not judged
+    judged = Judgement.of([holds, wide, *missing], 0.25)
+    assert (judged.direction, judged.magnitude, judged.verdict) == (INCONCLUSIVE,) * 3
+    assert "direction inconclusive (needs above 1.00x)" in judged.reason
+    assert judged.untested == "x, y: no tensorrt"
+    untestable = Judgement.of(missing, 0.25)
+    assert (untestable.verdict, untestable.reason) == ("not testable here", "x, y: no tensorrt")
 
 
 @pytest.fixture
@@ -126,31 +197,29 @@ def data() -> Data:
 
 
 def _fixed(value: float | None) -> Part:
-    """A part of one value on device a, or of none."""
+    """A share of one value on device a, or of none."""
     values = pd.Series(dtype=float) if value is None else pd.Series({"a": value})
-    return Part("share", values, 0.4, 0.6)
+    return Part("share", values, 0.4, 0.6, unit="%")
 
 
 def test_judge_a_claim_into_its_row(data):
     """A claim is judged on our data and the paper's table with one rule; its note follows a
     tested verdict only, its context stands in for an untestable one."""
-
-    def from_table(table, paper, half=NO_ROUNDING):
-        return [_fixed(0.5 if table is data.table6 else 0.45)]
-
-    claim = Claim(2, table6_parts=from_table, note="a note")
-    row = judge(claim, data, pd.DataFrame(), {"fps": 0.005})
+    paper = data.paper
+    claim = Claim(2, table6_parts=lambda *_: [], note="a note")
+    row = judge(claim, [_fixed(0.5)], [_fixed(0.45)], paper, 0.95)
     assert isinstance(row, ClaimRow) and row.claim == 2
-    assert (row.verdict, row.paper_verdict) == ("holds", "holds")
-    assert row.ours == "share: a 0.50x" and row.paper_from_table6 == "share: a 0.45x"
-    assert row.reason.endswith("; a note") and "Table 6 values +-0.005" in row.tolerance
-    assert judge(claim, data, None, NO_ROUNDING).paper_verdict == NO_TABLE6_GIVEN
+    assert (row.verdict, row.magnitude, row.direction) == (HOLDS, HOLDS, NOT_APPLICABLE)
+    assert row.paper_verdict == HOLDS
+    assert row.ours == "share: a 50.0 %" and row.paper_from_table6 == "share: a 45.0 %"
+    assert row.reason.endswith("; a note") and "95% interval" in row.rule
+    assert judge(claim, [_fixed(0.5)], None, paper, 0.95).paper_verdict == NO_TABLE6_GIVEN
 
     context = OthersAgainst("recognizer", "recognition_time_s", "tf", "tensorrt")
     untestable = Claim(
         11, ours=lambda _: [_fixed(None)], not_in_table6="no such column", context=context
     )
-    row = judge(untestable, data, pd.DataFrame(), NO_ROUNDING)
+    row = judge(untestable, [_fixed(None)], None, paper, 0.95, context(data))
     assert row.verdict == "not testable here" and "a note" not in row.reason
     assert row.ours == "recognition_time_s recognizer vs tf: a onnx 0.50x"
     assert (row.paper_verdict, row.paper_from_table6) == ("not in Table 6", "no such column")
