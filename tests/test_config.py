@@ -81,6 +81,7 @@ def test_schema_error_names_the_file_that_set_the_key(tmp_path):
         ({"runs": {"this_host": ["nowhere"]}}, "runs.this_host"),
         ({"this_host": ["nowhere"]}, "this_host"),
         ({"runs": {"pair": ["local", "nowhere"]}}, "runs.pair"),
+        ({"runs": {"videos": ["nowhere"]}}, "runs.videos"),
         ({"strategies": {"video": "nowhere"}}, "strategies.video"),
         ({"serving": {"video": "nowhere"}}, "serving.video"),
         ({"fast": {"device": "nowhere"}}, "fast.device"),
@@ -92,6 +93,15 @@ def test_schema_error_names_the_file_that_set_the_key(tmp_path):
                 }
             },
             "fast.baseline",
+        ),
+        (
+            {
+                "fast": {
+                    "device": "local",
+                    "baseline": {"device": "local", "detector": "onnx", "recognizer": "tflite"},
+                }
+            },
+            "fast.baseline",  # a pair config.yaml excludes
         ),
         ({"gallery": {"people_dirs": ["/nonexistent/people"]}}, "gallery.people_dirs"),
         ({"gallery": {"detector": "caffe"}}, "gallery.detector"),

@@ -64,9 +64,13 @@ def test_slurm_resources_come_from_the_reach():
 def test_run_outputs_and_params():
     config = _config("ci.yaml")
     matrix = plan.run_matrix(config["runs"]["devices"]["local"], None, _runs_everything)
-    outputs = plan.run_outputs(config, "local", matrix, ["video1", "video2"])
-    assert len(outputs) == 2 * 2 * 3  # 1 detector x 2 recognizers x 2 videos x 3 resolutions
+    outputs = plan.run_outputs(config, "local", matrix, ["video1", "video2", "mine"])
+    # 1 detector x 2 recognizers x (video1 of runs.videos + the user's) x 3 resolutions x 2
+    assert len(outputs) == 2 * 2 * 3 * 2
     assert outputs[0] == "results/runs/local/onnx__onnx/video1_480/rep1/run.json"
+    assert {output.split("/")[4].split("_")[0] for output in outputs} == {"video1", "mine"}
+    every = _config("ci.yaml", "paper.yaml")
+    assert plan.timed_videos(every, ["video1", "video2"]) == ["video1", "video2"]
     params = plan.run_params(config, "local-1thread", "onnx", "onnx")
     assert params["detector_threads"] == params["recognizer_threads"] == 1
     assert plan.run_params(config, "local-fast", "openvino-bf16", "openvino-bf16")["batching"] == (
@@ -128,3 +132,34 @@ def test_accuracy_recognizers_and_settings():
     assert plan.accuracy_recognizers(default, _runs_everything) == ["onnx", "tflite-int8"]
     config["accuracy"]["enabled"] = False
     assert plan.accuracy_recognizers(config, _runs_everything) == []
+
+
+def test_runs_are_ordered_repeat_by_repeat_in_a_new_order_each_time():
+    config = _config()
+    matrices = {
+        device: plan.run_matrix(spec, None, _runs_everything)
+        for device, spec in config["runs"]["devices"].items()
+    }
+    videos = ["video1", "video2"]
+    runs = [
+        (tuple(path.split("/")[2:5]), path)
+        for device, matrix in matrices.items()
+        for path in plan.run_outputs(config, device, matrix, videos)
+    ]
+    keyed = []
+    for (device, pair, input_dir), path in runs:
+        detector, recognizer = pair.split("__")
+        video, res = input_dir.split("_")
+        repeat = int(path.split("/")[5].removeprefix("rep"))
+        run = (device, detector, recognizer, video, res)
+        keyed.append((plan.run_priority(config, videos, run, repeat), repeat, run))
+    priorities = [priority for priority, _, _ in keyed]
+    assert len(set(priorities)) == len(keyed) and min(priorities) >= 1
+    ordered = sorted(keyed, reverse=True)
+    repeats = config["runs"]["repeats"]
+    assert repeats == 3 and [r for _, r, _ in ordered] == sorted(r for _, r, _ in keyed)
+    passes = [[run for _, r, run in ordered if r == repeat] for repeat in (1, 2, 3)]
+    assert sorted(passes[0]) == sorted(passes[1]) == sorted(passes[2])
+    assert passes[0] != passes[1] != passes[2] != passes[0]  # a new order in each pass
+    again = plan.run_priority(config, videos, passes[1][0], 2)
+    assert again == max(p for p, r, _ in keyed if r == 2)  # the same order on every call

@@ -62,9 +62,10 @@ def test_new_device_and_narrowed_pairs_run_only_the_new_runs(finished):
     runs["devices"]["other"] = {"class": "cloud", "detectors": ["onnx"], "recognizers": ["onnx"]}
     runs["this_host"].append("other")
     scheduled = scheduled_runs(workdir, settings)
-    videos = len(settings["videos"]["generated"]) * len(settings["videos"]["resolutions"])
+    timed = settings["runs"]["videos"] or settings["videos"]["generated"]
+    videos = len(timed) * len(settings["videos"]["resolutions"])
     assert {device for device, _, _ in scheduled} == {"other"}, sorted(scheduled)
-    assert len(scheduled) == videos
+    assert len(scheduled) == videos  # (device, pair, video_res): the repeats are one
 
 
 def test_threads_of_one_device_rerun_only_its_runs(finished):

@@ -32,6 +32,7 @@ def user_config(workdir: Path, people: Path, table: Path) -> Path:
         photo_set=False, unknown=[], people_dirs=[str(people)], recognizers=["onnx"]
     )
     config["videos"]["generated"] = {}
+    config["runs"]["videos"] = None  # every generated one: none here
     config["videos"]["user_table"] = str(table)
     config["videos"]["resolutions"] = {"HD": config["videos"]["resolutions"]["HD"]}
     config["runs"]["devices"] = {

@@ -149,6 +149,9 @@ def reference_errors(config: Config, videos: Sequence[str]) -> list[str]:
     errors = unknown_backends(config)
     errors += _unknown(*this_host(config), devices, "runs.devices")
     errors += _unknown("runs.pair", runs["pair"], devices, "runs.devices")
+    errors += _unknown(
+        "runs.videos", runs["videos"] or [], config["videos"]["generated"], "videos.generated"
+    )
     errors += [
         f"gallery.people_dirs: {folder}: no such folder"
         for folder in config["gallery"]["people_dirs"]
@@ -180,6 +183,7 @@ def reference_errors(config: Config, videos: Sequence[str]) -> list[str]:
         if (
             base["detector"] not in spec["detectors"]
             or base["recognizer"] not in spec["recognizers"]
+            or [base["detector"], base["recognizer"]] in spec.get("exclude", [])
         ):
             errors.append(
                 f"fast.baseline: {base['device']} {base['detector']}/{base['recognizer']} "

@@ -182,6 +182,7 @@ def _shipped_section(root: Path) -> list[str]:
             for video, spec in videos["generated"].items()
         )
         pair = " vs ".join(f"`{d}`" for d in runs.get("pair") or []) or "none"
+        timed = ", ".join(f"`{v}`" for v in runs.get("videos") or []) or "every generated video"
         lines += [
             f"### `{name}`",
             "",
@@ -192,7 +193,7 @@ def _shipped_section(root: Path) -> list[str]:
             f"- pair of figures 12 and 14: {pair}",
             f"- generated videos: {generated}; resolutions: "
             + ", ".join(f"`{res}` {w}x{h}" for res, (w, h) in videos["resolutions"].items()),
-            f"- repeats: {runs.get('repeats', 1)}",
+            f"- timed runs: {timed}, {runs.get('repeats', 1)} repeats",
             "",
         ]
     lines += [

@@ -7,11 +7,13 @@ devices are passed in.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from facebench.config import serving_enabled, this_host
 from facebench.devices import pair_reason, reach_kind, reach_settings
+from facebench.errors import FacebenchError
 from facebench.workflow import run_dirs
 
 Config = dict[str, Any]
@@ -123,11 +125,20 @@ def bench_slot(config: Config, device: str) -> int:
     return 0 if config["dispatch"] == "slurm" and device in dispatched(config) else 1
 
 
+def timed_videos(config: Config, videos: Sequence[str]) -> list[str]:
+    """The ``videos`` (every configured one, generated and user) the timed runs play: the
+    user's, and the generated ones ``runs.videos`` names (all of them where it is null or
+    empty)."""
+    wanted = config["runs"]["videos"] or config["videos"]["generated"]
+    generated = config["videos"]["generated"]
+    return [video for video in videos if video in wanted or video not in generated]
+
+
 def run_outputs(
     config: Config, device: str, matrix: list[Pair], videos: Sequence[str]
 ) -> list[str]:
-    """Every run.json of ``device``: runnable pairs of its ``matrix`` x videos x resolutions x
-    repeats."""
+    """Every run.json of ``device``: runnable pairs of its ``matrix`` x timed videos (of
+    ``videos``) x resolutions x repeats."""
     pairs = [(detector, recognizer) for detector, recognizer, reason in matrix if reason is None]
     return [f"results/runs/{run}/run.json" for run in _run_dirs(config, device, pairs, videos)]
 
@@ -136,7 +147,8 @@ def configured_runs(
     config: Config, matrices: dict[str, list[Pair]], videos: Sequence[str]
 ) -> dict[str, list[str]]:
     """{device: run directories} of every configured device, every pair of its ``matrices``
-    entry (those it cannot run too): what results/missing.csv accounts for."""
+    entry (those it cannot run too) on the timed videos of ``videos``: what
+    results/missing.csv accounts for."""
     return {
         device: [
             f"results/runs/{run}"
@@ -147,8 +159,37 @@ def configured_runs(
 
 
 def _run_dirs(config: Config, device: str, pairs: list, videos: Sequence[str]) -> list[str]:
+    timed, resolutions = timed_videos(config, videos), config["videos"]["resolutions"]
+    return run_dirs(device, pairs, timed, resolutions, config["runs"]["repeats"])
+
+
+def run_priority(
+    config: Config,
+    videos: Sequence[str],
+    run: tuple[str, str, str, str, str],
+    repeat: int,
+) -> int:
+    """The scheduling priority (higher first, 1 and up) of the run of ``run`` (device,
+    detector, recognizer, video, resolution) as repeat ``repeat``: every run of repeat 1
+    before any of repeat 2, and so on, and within a repeat the configurations in a permutation
+    seeded by the repeat number, so neither drift over the invocation nor a place in a pass
+    lines up with one configuration. Every pair of every device on every one of ``videos``
+    has a place, so a run asked for by name has one too; repeats beyond ``runs.repeats`` go
+    with the last."""
     runs = config["runs"]
-    return run_dirs(device, pairs, videos, config["videos"]["resolutions"], runs["repeats"])
+    keys = sorted(
+        (device, detector, recognizer, video, res)
+        for device, spec in runs["devices"].items()
+        for detector in spec["detectors"]
+        for recognizer in spec["recognizers"]
+        for video in videos
+        for res in config["videos"]["resolutions"]
+    )
+    if run not in keys:
+        raise FacebenchError(f"run {'/'.join(run)}: not a pair of its device in runs.devices")
+    random.Random(repeat).shuffle(keys)
+    passes_after = max(runs["repeats"] - repeat, 0)
+    return passes_after * len(keys) + len(keys) - keys.index(run)
 
 
 def excluded_pairs(config: Config) -> dict[str, list[list[str]]]:

@@ -45,6 +45,8 @@ rule run_inference:
         "logs/runs/{device}/{detector}__{recognizer}/{video}_{res}/rep{repeat}.log",
     benchmark:
         "benchmarks/runs/{device}/{detector}__{recognizer}/{video}_{res}/rep{repeat}.tsv"
+    # repeat by repeat, the configurations in a different order in each (plan.run_priority)
+    priority: get_run_priority
     conda:
         "../envs/runtime.yaml"
     threads: workflow.cores

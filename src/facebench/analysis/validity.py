@@ -84,11 +84,11 @@ RULES = (
         "sensor_other_cpu_percent",
     ),
     Rule(
-        "repeats_agree",
-        "repeat_p50_spread",
-        "max_repeat_p50_spread",
+        "repeat_typical",
+        "repeat_p50_deviation",
+        "max_repeat_p50_deviation",
         False,
-        "repeats disagree: their p50 frame times spread {value:.1%} (> {limit:.0%})",
+        "outlying repeat: its p50 frame time {value:.1%} off its repeats' median (> {limit:.0%})",
         "fewer than two repeats with measured frames",
     ),
 )
@@ -121,12 +121,13 @@ def frame_stats(frames: pd.DataFrame) -> pd.DataFrame:
     return _keyed(stats.reset_index())
 
 
-def repeat_spread(p50_s: pd.Series, inputs: pd.DataFrame) -> pd.Series:
-    """(max - min) / median of the p50 frame times of the repeats sharing a row's ``inputs``
-    (configuration and input); NaN with fewer than two."""
+def repeat_deviation(p50_s: pd.Series, inputs: pd.DataFrame) -> pd.Series:
+    """|p50 - median| / median of each row's p50 frame time against the median over the
+    repeats sharing its ``inputs`` (configuration and input), so only an outlying repeat stands
+    out (two repeats: half their spread each); NaN with fewer than two."""
     grouped = p50_s.groupby([inputs[k] for k in INPUT_KEYS])
-    spread = (grouped.transform("max") - grouped.transform("min")) / grouped.transform("median")
-    return spread.where(grouped.transform("count") > 1)
+    median = grouped.transform("median")
+    return ((p50_s - median).abs() / median).where(grouped.transform("count") > 1)
 
 
 def parity_checks(table: pd.DataFrame, parity: pd.DataFrame | None) -> pd.DataFrame:
@@ -169,7 +170,7 @@ def check_runs(
     table = _keyed(runs).merge(frame_stats(frames), on=list(RUN_KEYS), how="left")
     table[["n_frames", "measured_s"]] = table[["n_frames", "measured_s"]].fillna(0)
     table["cpu_freq_drop"] = 1 - table["cpu_freq_min_mhz"] / table["cpu_freq_median_mhz"]
-    table["repeat_p50_spread"] = repeat_spread(table["p50_s"], table)
+    table["repeat_p50_deviation"] = repeat_deviation(table["p50_s"], table)
     table = table.join(parity_checks(table, parity))
     reasons = pd.Series([[] for _ in range(len(table))], index=table.index)
     notes = pd.Series([[] for _ in range(len(table))], index=table.index)

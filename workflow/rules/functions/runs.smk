@@ -65,6 +65,12 @@ def get_run_params(wildcards):
     )
 
 
+def get_run_priority(wildcards):
+    w = wildcards
+    run = (w.device, w.detector, w.recognizer, w.video, w.res)
+    return plan.run_priority(config, VIDEOS, run, int(w.repeat))
+
+
 def slurm_resource(key):
     """The per-job resource ``key`` of a device's SLURM reach (None: unset)."""
     return lambda wildcards: plan.slurm_setting(device_spec(wildcards), key)
