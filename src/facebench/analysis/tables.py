@@ -83,6 +83,12 @@ def _percentiles(frames: pd.DataFrame, by: list[str], confidence: float) -> pd.D
     return withheld(pd.DataFrame(parts), percentile_of, grouped.size(), confidence)
 
 
+def mean_table(frames: pd.DataFrame, by: list[str] = CONFIG) -> pd.DataFrame:
+    """Table 6's means alone (no percentiles) per ``by`` group: what the claims compute from,
+    cheap enough for every bootstrap replicate."""
+    return _over_inputs(per_input(frames), by).reset_index()
+
+
 def table6(
     frames: pd.DataFrame,
     runs: pd.DataFrame | None = None,

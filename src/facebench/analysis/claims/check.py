@@ -37,7 +37,7 @@ from facebench.analysis.claims.quantities import OthersAgainst
 from facebench.analysis.claims.resolution import resolution_scaling
 from facebench.analysis.paper import CLAIMS_YAML, PaperClaims, read_paper_claims
 from facebench.analysis.resampling import Resampling, replicates
-from facebench.analysis.tables import per_resolution_table, read_paper_table6, table6
+from facebench.analysis.tables import CONFIG, mean_table, read_paper_table6
 
 CLAIMS = (  # by the paper's numbering
     Claim(1, ours=read_share, not_in_table6="Table 6 has no frame-read time"),
@@ -96,8 +96,8 @@ class Inputs:
     def data(self, frames: pd.DataFrame, reference: Data | None = None) -> Data:
         return Data(
             frames,
-            table6(frames),
-            per_resolution_table(frames),
+            mean_table(frames),
+            mean_table(frames, [*CONFIG, "resolution"]),
             self.runs,
             self.paper,
             self.generated_videos,

@@ -197,7 +197,7 @@ def _fmt(value: float, unit: str) -> str:
 
 @dataclass(frozen=True)
 class Data:
-    """What the claims are computed from: our frames, their Table 6 and per-resolution tables,
+    """What the claims are computed from: our frames, their Table 6 and per-resolution means,
     the run metadata (None where unknown), the paper's numbers, the generated videos (their
     content is set by the generator), the paper's mean faces per frame (None without its Table
     6) and, in a bootstrap replicate, the data it was drawn from (labels chosen there)."""
