@@ -109,17 +109,21 @@ def test_table6_rounding_is_its_interval(paper_table6):
 def test_claims_2_and_3_computed_as_the_paper(paper_table6):
     """Claim 2 on Table 6 (Nano excepted), recognition taken per face at the table's mean 2.85
     faces a frame, gives 43.2-57.6 %; claim 3 compares each edge platform with each cloud one
-    and gives 2.0x to 7.4x, where pooling classes gave 4.8-5.7x."""
+    and gives 2.0x to 7.4x as the paper averaged them, where pooling classes gave 4.8-5.7x."""
     detection, recognition = (p.values for p in _paper_parts(paper_table6, 2))
     assert paper_faces_per_frame(paper_table6) == pytest.approx(2.854, abs=0.001)
     assert "jetson-nano" not in detection.index and len(detection) == 8
     assert detection.min() == pytest.approx(0.432, abs=0.001)
     assert detection.max() == pytest.approx(0.576, abs=0.001)
     assert (detection + recognition).to_numpy() == pytest.approx(1.0)
-    [pairs] = _paper_parts(paper_table6, 3)
+    matched, pairs = _paper_parts(paper_table6, 3)
     assert len(pairs.values) == 4 * 5 and "jetson-agx/rtx8000" in pairs.values.index
     assert pairs.values.min() == pytest.approx(1.99, abs=0.01)
     assert pairs.values.max() == pytest.approx(7.39, abs=0.01)
+    # like for like the Nano (TensorRT's MTCNN only) is 11.6x the RTX 2070: the paper's 7.7x
+    # averaged TF MTCNN into the cloud means and not into the Nano's
+    assert matched.values["jetson-nano/rtx2070"] == pytest.approx(11.59, abs=0.01)
+    assert matched.strict and matched.direction() == HOLDS
 
 
 def test_claim6_is_a_difference_across_devices(paper_table6):
