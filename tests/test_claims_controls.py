@@ -308,8 +308,8 @@ def test_pure_noise_rarely_holds_a_direction():
     """Where no configuration differs from another, a part's label holds its direction only
     when its 95 % interval excludes no effect on the paper's side: about 2.5 % of labels.
     Over 3 seeds x 20 labels (claims 3-8 and 12; 9 needs an OS pair), at most 10 % may hold
-    (with a 2.5 % rate, 7 or more of 60 has probability below 0.2 %). Found: none held (and
-    none failed): resampling both repeats and frames counts the frames' spread twice when
+    (with a 2.5 % rate, 7 or more of 60 has probability below 0.2 %). Found: none held (one of 60
+    failed): resampling both repeats and frames counts the frames' spread twice when
     repeats do not differ, so these intervals are wider than 95 % ones (conservative)."""
     found = [
         row
