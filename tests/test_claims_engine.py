@@ -130,10 +130,11 @@ def test_a_strict_inequality_fails_at_equality_and_has_no_magnitude():
 
 
 def test_magnitude_is_an_equivalence_test_at_the_margin():
-    """6-11x given to 1x: rounded 5.5-11.5x; at a 25 % margin of the effect (5-10) 4.25-14x."""
+    """6-11x given to 1x: rounded 5.5-11.5x; at a 25 % margin 6/1.25 to 11 x 1.25, each
+    rounded: 4.3-14.25x."""
     speedup = {"lo": 6.0, "hi": 11.0, "precision": 1.0, "null": 1.0}
     assert _part(6.0, 6.0, **speedup).band(0.0) == pytest.approx((5.5, 11.5))
-    assert _part(6.0, 6.0, **speedup).band(0.25) == pytest.approx((4.25, 14.0))
+    assert _part(6.0, 6.0, **speedup).band(0.25) == pytest.approx((4.3, 14.25))
     assert _part(5.0, 12.0, **speedup).magnitude(0.25) == HOLDS
     assert _part(5.0, 15.0, **speedup).magnitude(0.25) == INCONCLUSIVE  # too wide to say
     assert _part(2.0, 5.0, **speedup).magnitude(0.25) == FAILS  # misses the rounded range
@@ -141,6 +142,9 @@ def test_magnitude_is_an_equivalence_test_at_the_margin():
     # an effect keeps its sign: a margin never widens "5 % less time" into "more time"
     slower = _part(0.96, 0.96, 0.95, 0.95, precision=0.01, null=1.0)
     assert slower.band(10.0)[1] == pytest.approx(1.0)
+    # a saving (1 - a ratio of 0.24-0.49) is widened on that ratio: 51-76 % becomes 38-81 %
+    saved = _part(0.6, 0.7, 0.51, 0.76, unit="%", precision=0.01, null=0.0, complement=True)
+    assert saved.band(0.25) == pytest.approx((1 - 0.49 * 1.25 - 0.005, 1 - 0.24 / 1.25 + 0.005))
 
 
 def test_one_sided_magnitude_is_bounded_from_above_only():

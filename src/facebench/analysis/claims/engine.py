@@ -16,9 +16,9 @@ allows (:mod:`.intervals`): one rule judges both.
   ``holds`` when our interval lies within that range widened further by the stated
   equivalence margin (an equivalence test), ``does not hold`` when our interval misses the
   rounded range entirely, else ``inconclusive``; ``n/a`` for an inequality, which has no
-  magnitude. The margin widens each bound of the effect (a ratio's ratio - 1) by its share of
-  the bound, never across zero; a one-sided value ("negligible", "up to") is bounded from above
-  only.
+  magnitude. The margin scales a ratio (and the ratio behind a saving) by 1 + margin each way,
+  never across 1, and widens any other value by its share of each bound, never across zero; a
+  one-sided value ("negligible", "up to") is bounded from above only.
 
 A part holds when every label holds, does not hold when one does not; a claim's verdict is
 ``holds`` when its judged parts hold in direction and magnitude (where they have one), ``does
@@ -61,6 +61,7 @@ class Part:
     null: float | None = None  # no effect (1 for a ratio, 0 for a change); None: no direction
     one_sided: bool = False  # magnitude bounded from above only ("negligible", "up to")
     strict: bool = False  # an inequality (value > lo, or < hi where lo is -inf): no magnitude
+    complement: bool = False  # a saving or loss, 1 - a ratio: the margin scales that ratio
     missing: str = ""  # why there are no values
     aside: str = ""  # why the part is shown but not judged
     low: pd.Series | None = None
@@ -115,18 +116,26 @@ class Part:
         )
 
     def band(self, margin: float) -> tuple[float, float]:
-        """The paper's range as a magnitude test accepts it: its effect (ratio - 1 for a
-        ratio) widened by half the paper's last digit plus ``margin`` of each bound, never
-        across zero; from zero for a one-sided value."""
-        base = 1.0 if self.unit == "x" else 0.0
-        lo, hi = (0.0 if self.one_sided else self.lo - base), self.hi - base
+        """The paper's range as a magnitude test accepts it, widened by half the paper's last
+        digit and by ``margin``: a ratio (or the ratio behind a saving, 1 - value) by the
+        factor 1 + ``margin`` each way, never across 1; any other value by ``margin`` of each
+        bound, never across zero, a one-sided one from zero."""
         half = self.precision / 2
+        if self.unit == "x" or self.complement:
+            lo, hi = (1 - self.hi, 1 - self.lo) if self.complement else (self.lo, self.hi)
+            wide_lo, wide_hi = lo / (1 + margin) - half, hi * (1 + margin) + half
+            if lo > 1:
+                wide_lo = max(wide_lo, 1.0)
+            if hi < 1:
+                wide_hi = min(wide_hi, 1.0)
+            return (1 - wide_hi, 1 - wide_lo) if self.complement else (wide_lo, wide_hi)
+        lo, hi = (0.0 if self.one_sided else self.lo), self.hi
         wide_lo, wide_hi = lo - margin * abs(lo) - half, hi + margin * abs(hi) + half
         if lo > 0:
             wide_lo = max(wide_lo, 0.0)
         if hi < 0:
             wide_hi = min(wide_hi, 0.0)
-        return wide_lo + base, wide_hi + base
+        return wide_lo, wide_hi
 
     def magnitude(self, margin: float) -> str:
         if not self.tested or self.strict:

@@ -53,6 +53,7 @@ def tensorrt_facenet_saving(
             unit="%",
             precision=paper.precision(5, "tensorrt_facenet_time_saved"),
             null=0.0,
+            complement=True,
             missing="no device runs both the tensorrt and the tf recognizer (same detector)",
         )
     ]
@@ -182,6 +183,7 @@ def tflite_vs_tensorrt(
             unit="%",
             precision=paper.precision(12, "fps_lost_tflite_vs_tensorrt"),
             null=0.0,
+            complement=True,
             missing="no device runs both the tflite and the tensorrt recognizer",
         )
     ]
