@@ -196,7 +196,8 @@ def _dry_run(workdir: Path, configfile: Path | tuple, *extra: str, profile: str 
 
 def test_paper_dry_run_default_profile_schedules_only_this_host(tmp_path):
     jobs = _dry_run(tmp_path, PAPER)
-    assert jobs["run_inference"] == 20 * 6  # local: 4 detectors x 5 recognizers x 6 inputs
+    # local: 4 detectors x 5 recognizers x 6 inputs x 3 repeats
+    assert jobs["run_inference"] == 20 * 6 * 3
     assert jobs["probe_device"] == jobs["list_skipped_runs"] == 1
     assert "run_inference_here" not in jobs
 
@@ -205,8 +206,8 @@ def test_paper_dry_run_slurm_profile_schedules_every_partition(tmp_path):
     started = time.perf_counter()
     jobs = _dry_run(tmp_path, PAPER, profile="slurm")
     seconds = time.perf_counter() - started
-    assert jobs["run_inference"] == 49 * 6  # the paper's 49 configurations x 6 inputs
-    assert jobs["run_inference_here"] == 20 * 6  # local, on this host
+    assert jobs["run_inference"] == 49 * 6 * 3  # the paper's 49 configurations x 6 inputs x 3
+    assert jobs["run_inference_here"] == 20 * 6 * 3  # local, on this host
     assert jobs["probe_device"] == jobs["measure_sampler_overhead"] == 9
     assert jobs["probe_device_here"] == 1
     assert seconds < 30, f"dry run took {seconds:.1f} s"  # ~3-5 s unloaded; CI hosts vary

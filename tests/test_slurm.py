@@ -95,8 +95,8 @@ def slurm_cluster(tmp_path_factory) -> Path:
 
 
 def write_config(workdir: Path, partitions: dict[str, str]) -> Path:
-    """config/ci.yaml narrowed to one 1 s video in RESOLUTIONS, with one emulated SLURM device
-    per entry of ``partitions`` (device -> partition)."""
+    """config/ci.yaml narrowed to one 1 s video in RESOLUTIONS and one repeat, with one emulated
+    SLURM device per entry of ``partitions`` (device -> partition)."""
     config = yaml.safe_load(ci_config(workdir).read_text())
     config["videos"]["generated"] = {VIDEO: config["videos"]["generated"][VIDEO]}
     config["videos"]["resolutions"] = {
@@ -116,6 +116,7 @@ def write_config(workdir: Path, partitions: dict[str, str]) -> Path:
         devices=devices, this_host=list(devices), pair=["slurm-edge", "slurm-cloud"]
     )
     config["runs"]["sampler_check_s"] = 1
+    config["runs"]["repeats"] = 1  # dispatch is under test, not repeats
     config["fast"]["device"] = ""  # the preset is this host's comparison
     config["strategies"]["enabled"] = False  # this host's experiments: not what SLURM runs
     config["serving"]["enabled"] = False
