@@ -16,6 +16,7 @@ from facebench.analysis.claims.engine import (
     FAILS,
     HOLDS,
     INCONCLUSIVE,
+    NOT_APPLICABLE,
     PAPER_VERDICTS,
     VERDICTS,
     Data,
@@ -132,7 +133,7 @@ def test_claim6_is_a_difference_across_devices(paper_table6):
     [part] = _paper_parts(paper_table6, 6)
     assert part.values.index.tolist() == ["rtx8000 - jetson-agx"]
     assert part.values.iloc[0] == pytest.approx(0.916, abs=0.001)
-    assert part.direction() == HOLDS and part.magnitude(0.25) == "n/a"
+    assert part.direction() == HOLDS and part.magnitude(0.25) == NOT_APPLICABLE
     one = paper_table6[paper_table6["device"] == "rtx8000"]
     [alone] = _paper_parts(one, 6)
     assert alone.values.empty and "two devices" in alone.missing

@@ -20,7 +20,14 @@ from facebench.analysis.claims.check import (
     paper_faces_per_frame,
     with_intervals,
 )
-from facebench.analysis.claims.engine import FAILS, HOLDS, INCONCLUSIVE, Judgement, Part
+from facebench.analysis.claims.engine import (
+    FAILS,
+    HOLDS,
+    INCONCLUSIVE,
+    NOT_APPLICABLE,
+    Judgement,
+    Part,
+)
 from facebench.analysis.claims.intervals import NO_ROUNDING, HalfUnits, half_units
 from facebench.analysis.paper import read_paper_claims
 from facebench.analysis.resampling import Resampling
@@ -171,7 +178,7 @@ def test_claim2_fails_with_detection_three_times_slower():
     out of the paper's range, in magnitude."""
     slower = TABLE6.assign(detection_time_s=3 * TABLE6["detection_time_s"])
     judgement = judged(slower, 2, PAPER.equivalence_margin)
-    assert judgement.direction == "n/a"
+    assert judgement.direction == NOT_APPLICABLE
     assert judgement.magnitude == FAILS and judgement.verdict == FAILS
 
 
@@ -207,7 +214,7 @@ def test_doubled_effects_keep_direction_and_lose_magnitude(number):
     doubled = judged(DOUBLED[number](TABLE6), number, PAPER.equivalence_margin)
     assert doubled.direction == original.direction
     if number == 6:
-        assert doubled.magnitude == "n/a" and doubled.verdict == HOLDS
+        assert doubled.magnitude == NOT_APPLICABLE and doubled.verdict == HOLDS
     else:
         assert doubled.magnitude == FAILS, (number, doubled)
         assert doubled.verdict == FAILS

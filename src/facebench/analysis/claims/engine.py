@@ -10,12 +10,12 @@ allows (:mod:`.intervals`): one rule judges both.
 - **direction**: the paper's effect has a sign against no effect (a ratio of 1, a change of 0;
   an inequality's bound): ``holds`` when the interval excludes no effect on the paper's side,
   ``does not hold`` when it lies at or beyond it on the other side (equal values fail a strict
-  claim), else ``inconclusive``; ``n/a`` where the paper's range includes no effect (a share,
-  "almost unchanged").
+  claim), else ``inconclusive``; ``not applicable`` where the paper's range includes no effect
+  (a share, "almost unchanged").
 - **magnitude**: the paper's range, widened by half its last digit (its rounding), against ours:
   ``holds`` when our interval lies within that range widened further by the stated
   equivalence margin (an equivalence test), ``does not hold`` when our interval misses the
-  rounded range entirely, else ``inconclusive``; ``n/a`` for an inequality, which has no
+  rounded range entirely, else ``inconclusive``; ``not applicable`` for an inequality, which has no
   magnitude. The margin scales a ratio (and the ratio behind a saving) by 1 + margin each way,
   never across 1, and widens any other value by its share of each bound, never across zero; a
   one-sided value ("negligible", "up to") is bounded from above only.
@@ -38,7 +38,8 @@ import pandas as pd
 from facebench.analysis.claims.intervals import NO_ROUNDING, Bounds, HalfUnits
 from facebench.analysis.paper import PaperClaims
 
-HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE = "holds", "does not hold", "inconclusive", "n/a"
+HOLDS, FAILS, INCONCLUSIVE = "holds", "does not hold", "inconclusive"
+NOT_APPLICABLE = "not applicable"  # not "n/a", which CSV readers take for a missing value
 UNTESTABLE = "not testable here"
 VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, UNTESTABLE)
 PART_VERDICTS = (HOLDS, FAILS, INCONCLUSIVE, NOT_APPLICABLE)
