@@ -193,6 +193,7 @@ def data() -> Data:
     table6 = pd.DataFrame(
         {
             "device": ["a", "a"],
+            "detector": ["tf", "tf"],
             "recognizer": ["tf", "onnx"],
             "recognition_time_s": [0.2, 0.1],
         }
@@ -225,7 +226,7 @@ def test_judge_a_claim_into_its_row(data):
     )
     row = judge(untestable, [_fixed(None)], None, paper, 0.95, context(data))
     assert row.verdict == "not testable here" and "a note" not in row.reason
-    assert row.ours == "recognition_time_s recognizer vs tf: a onnx 0.50x"
+    assert row.ours == "recognition_time_s recognizer vs tf (matched): a onnx 0.50x"
     assert (row.paper_verdict, row.paper_from_table6) == ("not in Table 6", "no such column")
 
 

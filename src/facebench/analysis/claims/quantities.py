@@ -47,7 +47,8 @@ def framework_ratio(
 @dataclass(frozen=True)
 class OthersAgainst:
     """Context for an untestable claim: each other framework's mean ``column`` over that of
-    ``reference`` (by ``role``) per device of our Table 6, ``skip`` left out."""
+    ``reference`` (by ``role``) per device of our Table 6, matched like a claim's ratio, ``skip``
+    left out."""
 
     role: str
     column: str
@@ -55,18 +56,15 @@ class OthersAgainst:
     skip: str
 
     def __call__(self, data: Data) -> str:
-        means = data.table6.groupby(["device", self.role], observed=True)[self.column].mean()
-        means = means.unstack(self.role)
-        if self.reference not in means:
-            return ""
+        frameworks = data.table6[self.role].astype(str).unique()
         texts = [
-            f"{device} {framework} "
-            f"{means.loc[device, framework] / means.loc[device, self.reference]:.2f}x"
-            for framework in means.columns
+            f"{device} {framework} {ratio:.2f}x"
+            for framework in sorted(frameworks)
             if framework not in (self.reference, self.skip)
-            for device in means.index
-            if pd.notna(means.loc[device, framework] / means.loc[device, self.reference])
+            for device, ratio in framework_ratio(
+                data.table6, self.role, self.column, framework, self.reference, {}
+            ).value.items()
         ]
         if not texts:
             return ""
-        return f"{self.column} {self.role} vs {self.reference}: " + ", ".join(texts)
+        return f"{self.column} {self.role} vs {self.reference} (matched): " + ", ".join(texts)
