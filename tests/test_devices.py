@@ -156,9 +156,9 @@ def test_emulated_devices_never_count_as_edge_or_cloud():
             "fps": [10.0, 20.0],
         }
     )
-    [part] = edge_vs_cloud(table, read_paper_claims())
-    assert part.values.empty
-    assert "emulated devices never count" in part.missing
+    parts = edge_vs_cloud(table, read_paper_claims())
+    assert len(parts) == 2 and all(part.values.empty for part in parts)
+    assert all("emulated devices never count" in part.missing for part in parts)
 
 
 def test_pair_reason_and_the_one_line_error():
@@ -219,7 +219,8 @@ def test_this_host_override_is_the_per_host_command(tmp_path):
     assert "run_inference" not in jobs  # tensorrt does not run on this host: all skipped
     config = (DEFAULT_CONFIG, REPO_ROOT / "config" / "ci.yaml")
     jobs = _dry_run(tmp_path, config, "--config", "this_host=[local-1thread]")
-    assert jobs["run_inference"] == 1 * 6 and jobs["measure_sampler_overhead"] == 1
+    # one pair x video1 (runs.videos) x 3 resolutions x 2 repeats (ci.yaml)
+    assert jobs["run_inference"] == 1 * 3 * 2 and jobs["measure_sampler_overhead"] == 1
 
 
 def _remote_config(workdir: Path) -> Path:
@@ -275,7 +276,7 @@ def _fake_capabilities(workdir: Path) -> Path:
 def test_remote_device_not_yet_probed_runs_every_pair_after_its_probe(tmp_path):
     config = _remote_config(tmp_path)
     jobs = _dry_run(tmp_path, config, *SLURM_HOST_NONE, profile="slurm")
-    assert jobs["run_inference"] == 2 * 6 and jobs["probe_device"] == 1
+    assert jobs["run_inference"] == 2 * 3 * 2 and jobs["probe_device"] == 1  # pairs x res x reps
     assert "run_inference_here" not in jobs
     result = snakemake(
         tmp_path, config, "-n", *SLURM_HOST_NONE, "-p", timeout_s=300, profile="slurm"
@@ -289,7 +290,7 @@ def test_remote_device_probed_skips_what_its_probe_rules_out(tmp_path):
     config = _remote_config(tmp_path)
     _fake_capabilities(tmp_path)
     jobs = _dry_run(tmp_path, config, *SLURM_HOST_NONE, profile="slurm")
-    assert jobs["run_inference"] == 1 * 6 and "probe_device" not in jobs
+    assert jobs["run_inference"] == 1 * 3 * 2 and "probe_device" not in jobs
     # the skipped list (a local rule) for real, with the default profile
     result = snakemake(
         tmp_path, config, "results/runs/edge-emu/skipped.csv", "--config", "this_host=[]"
