@@ -28,7 +28,15 @@ from facebench.remote.protocol import (
     parse_header,
     recv_message,
 )
-from facebench.remote.server import NoopPipeline, RecognitionServer, listen, split_crops
+from facebench.remote.server import (
+    MAX_CROPS,
+    MAX_TRACKS,
+    Connection,
+    NoopPipeline,
+    RecognitionServer,
+    listen,
+    split_crops,
+)
 from facebench.strategies.edge import Edge, EdgeSettings
 
 BOX = np.array([[100.0, 100.0, 160.0, 180.0]])
@@ -58,11 +66,32 @@ def test_sizes_beyond_the_limits_are_fatal(prefix: bytes, fragment: str) -> None
     assert error.value.fatal
 
 
-@pytest.mark.parametrize("raw", [b"not json", b"[1, 2]", b'{"frame": 1}', b"\xff\xfe"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'{"frame": 1}',
+        b"\xff\xfe",
+        b"[" * 30_000 + b"]" * 30_000,  # deeper than the parser recurses
+        b'{"kind": "frame", "frame": ' + b"9" * 5000 + b"}",  # beyond int conversion's limit
+    ],
+)
 def test_a_header_that_is_no_json_object_with_a_kind_is_not_fatal(raw: bytes) -> None:
     with pytest.raises(ProtocolError) as error:
         parse_header(raw)
     assert not error.value.fatal
+
+
+def test_a_bad_header_leaves_the_stream_at_the_next_message() -> None:
+    left, right = socket.socketpair()
+    with left, right:
+        raw = b"{nope"
+        left.sendall(struct.pack(">II", len(raw), 3) + raw + b"abc")
+        left.sendall(encode({"kind": "hello"}))
+        with pytest.raises(ProtocolError):
+            recv_message(right)
+        assert recv_message(right)[0] == {"kind": "hello"}
 
 
 def test_tracker_keeps_ids_of_overlapping_boxes_and_starts_new_ones() -> None:
@@ -90,6 +119,9 @@ def test_split_crops_checks_sizes_and_shapes() -> None:
     small = encode_jpeg(np.zeros((80, 80, 3), np.uint8), 90)
     with pytest.raises(ValueError, match="not 160x160x3"):
         split_crops({"crop_bytes": [len(small)], "crop_tracks": [1]}, small)
+    many = {"crop_bytes": [1] * (MAX_CROPS + 1), "crop_tracks": [0] * (MAX_CROPS + 1)}
+    with pytest.raises(ValueError, match=f"at most {MAX_CROPS}"):  # before any is decoded
+        split_crops(many, b"x" * (MAX_CROPS + 1))
 
 
 def running(recognition: RecognitionServer) -> contextlib.AbstractContextManager[int]:
@@ -155,6 +187,30 @@ def test_server_rejects_garbage_and_keeps_serving(serving) -> None:
         stats = _request(sock, {"kind": "stats"})
     assert (stats["errors"], stats["connections"]) == (5, 5)
     assert recognition.counters.messages == 3 + polls + 1  # hello, frame, launch, the stats
+
+
+def test_a_clients_track_identities_are_bounded(serving) -> None:
+    """A client with ever new track ids cannot grow the server's memory: beyond MAX_TRACKS the
+    least recently seen track is forgotten, and counted."""
+    recognition, _ = serving
+    connection = Connection(None, recognition.counters)
+    for track in range(MAX_TRACKS + 10):
+        connection.track(track)
+    connection.track(10)  # seen again: the most recent now
+    connection.track(MAX_TRACKS + 10)
+    assert len(connection.tracks) == MAX_TRACKS
+    assert 10 in connection.tracks and 11 not in connection.tracks
+    assert recognition.counters.tracks_forgotten == 11
+
+
+def test_a_header_nested_too_deep_is_answered_and_counted(serving) -> None:
+    recognition, port = serving
+    with _connect(port) as sock:
+        raw = b"[" * 30_000 + b"]" * 30_000
+        sock.sendall(struct.pack(">II", len(raw), 0) + raw)
+        assert "nested too deep" in recv_message(sock)[0]["error"]
+        assert _request(sock, {"kind": "hello"})["kind"] == "hello"
+    assert recognition.counters.errors == 1
 
 
 def _flood(port: int, queue_size: int) -> tuple[list[dict], dict]:

@@ -43,6 +43,24 @@ def test_template_is_the_quality_weighted_mean_of_normalised_embeddings():
     np.testing.assert_allclose(track_template(np.stack([A, B]), np.zeros(2)), unit(1, 1, 0))
 
 
+def test_a_long_track_keeps_running_sums_equal_to_its_template():
+    """However many faces a track has, it holds two vectors: its label is that of the batch
+    template of all of them (a server's per-client track used to keep every embedding)."""
+    rng = np.random.default_rng(0)
+    embeddings = A + 0.3 * rng.standard_normal((2000, 128))
+    quality = rng.uniform(0, 1, 2000)
+    track = TrackIdentity()
+    for embedding, weight in zip(embeddings, quality, strict=True):
+        track.add(GALLERY, embedding, weight, distance=0.5)
+    template = track_template(embeddings, quality)
+    np.testing.assert_allclose(track.weighted / np.linalg.norm(track.weighted), template)
+    assert track.weighted.shape == track.plain.shape == (128,)
+    assert track.label == GALLERY.identify(template[None])[0][0] and track.last_distance == 0.5
+    unweighted = TrackIdentity()  # every quality 0: the plain mean decides
+    unweighted.add(GALLERY, B, 0.0)
+    assert unweighted.label == "b"
+
+
 def test_label_is_kept_not_overwritten_by_one_poor_crop():
     track = TrackIdentity()
     for _ in range(4):

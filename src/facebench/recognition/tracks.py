@@ -12,7 +12,7 @@ the second-nearest enrolled person. From then on recognition of the track could 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -37,9 +37,12 @@ def track_template(embeddings: np.ndarray, quality: np.ndarray) -> np.ndarray:
     one) where the embeddings are."""
     rows = embeddings / _nonzero(np.linalg.norm(embeddings, axis=1, keepdims=True))
     weights = np.asarray(quality, np.float64)
-    if not weights.sum() > 0:
-        weights = np.ones(len(rows))
-    mean = weights @ rows
+    return _template(weights @ rows, rows.sum(axis=0), float(weights.sum()))
+
+
+def _template(weighted: np.ndarray, plain: np.ndarray, total_quality: float) -> np.ndarray:
+    """The unit template from the weighted and the plain sums of unit embeddings."""
+    mean = weighted if total_quality > 0 else plain
     return mean / _nonzero(np.linalg.norm(mean))
 
 
@@ -65,22 +68,29 @@ def decide(gallery: Gallery, template: np.ndarray) -> tuple[str, float]:
 
 @dataclass
 class TrackIdentity:
-    """One track's faces so far, its label and whether that label is settled."""
+    """One track's label, whether that label is settled, and its latest face's distance; its
+    faces are kept as running sums, so a track costs the same memory however long it lives."""
 
-    embeddings: list[np.ndarray] = field(default_factory=list)
-    quality: list[float] = field(default_factory=list)
+    weighted: np.ndarray | None = None  # quality-weighted sum of the unit embeddings
+    plain: np.ndarray | None = None  # their plain sum
+    total_quality: float = 0.0
     label: str = TOO_SMALL  # until a face of the track is embedded
     stable: int = 0  # embedded faces in a row with this label
     settled: bool = False
     last_distance: float = float("nan")  # the latest face's distance to its nearest person
 
-    def add(self, gallery: Gallery, embedding: np.ndarray, quality: float) -> str:
-        """Refine the template with one embedded face; the track's label after it."""
-        self.embeddings.append(embedding)
-        self.quality.append(quality)
-        label, margin = decide(
-            gallery, track_template(np.stack(self.embeddings), np.array(self.quality))
-        )
+    def add(
+        self, gallery: Gallery, embedding: np.ndarray, quality: float, distance: float = np.nan
+    ) -> str:
+        """Refine the template with one embedded face (``distance``: its own distance to its
+        nearest person); the track's label after it."""
+        row = np.asarray(embedding, np.float64)
+        row = row / _nonzero(np.linalg.norm(row))
+        self.weighted = quality * row + (0.0 if self.weighted is None else self.weighted)
+        self.plain = row + (0.0 if self.plain is None else self.plain)
+        self.total_quality += quality
+        self.last_distance = float(distance)
+        label, margin = decide(gallery, _template(self.weighted, self.plain, self.total_quality))
         self.stable = self.stable + 1 if label == self.label else 1
         self.label = label
         if self.stable >= SETTLE_FACES and margin >= SETTLE_MARGIN:

@@ -57,11 +57,13 @@ def check_sizes(prefix: bytes) -> tuple[int, int]:
 
 
 def parse_header(raw: bytes) -> dict:
-    """The JSON object of a header; a non-fatal ProtocolError when it is not one."""
+    """The JSON object of a header; a non-fatal ProtocolError when it is not one (including
+    JSON nested too deep to parse or an integer too long to convert)."""
     try:
         header = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ProtocolError(f"header is not JSON ({error})", False) from error
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        reason = "nested too deep" if isinstance(error, RecursionError) else error
+        raise ProtocolError(f"header is not JSON ({reason})", False) from error
     if not isinstance(header, dict) or not isinstance(header.get("kind"), str):
         raise ProtocolError("header is not a JSON object with a 'kind' string", False)
     return header
@@ -79,11 +81,13 @@ def _recv_exactly(sock: socket.socket, size: int) -> bytes:
 
 
 def recv_message(sock: socket.socket) -> tuple[dict, bytes, int]:
-    """Header, payload and bytes on the wire of the next message on a blocking socket."""
+    """Header, payload and bytes on the wire of the next message on a blocking socket; the
+    whole message is read before its header is parsed, so a non-fatal error leaves the stream
+    at the next message."""
     header_bytes, payload_bytes = check_sizes(_recv_exactly(sock, PREFIX.size))
-    header = parse_header(_recv_exactly(sock, header_bytes))
+    raw_header = _recv_exactly(sock, header_bytes)
     payload = _recv_exactly(sock, payload_bytes) if payload_bytes else b""
-    return header, payload, PREFIX.size + header_bytes + payload_bytes
+    return parse_header(raw_header), payload, PREFIX.size + header_bytes + payload_bytes
 
 
 async def read_message(reader: asyncio.StreamReader) -> tuple[dict, bytes, int]:

@@ -23,6 +23,7 @@ import os
 import signal
 import sys
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from functools import partial
 from typing import ClassVar
@@ -54,6 +55,8 @@ from facebench.remote.protocol import (
 
 QUEUE_SIZE = 8
 MAX_WRITE_BUFFER = 4 << 20  # a client holding this much unread reply data is disconnected
+MAX_TRACKS = 1024  # per client: the least recently seen track's identity is forgotten beyond
+MAX_CROPS = 64  # per faces message: 64 x 160 x 160 x 3 B = 4.9 MB of decoded pixels at most
 WORK_KINDS = ("frame", "faces", "meta")
 MODELS = ("pipeline", "noop")
 NO_FACES = np.zeros((0, FACE_SIZE_PX, FACE_SIZE_PX, 3), np.uint8)
@@ -69,6 +72,7 @@ class Counters:
     connections: int = 0
     dropped: int = 0  # results not sent because their client had left
     slow_clients: int = 0  # clients disconnected for not reading their replies
+    tracks_forgotten: int = 0  # track identities dropped beyond MAX_TRACKS of a client
 
 
 @dataclass
@@ -78,8 +82,19 @@ class Connection:
 
     writer: asyncio.StreamWriter
     counters: Counters
-    tracks: dict[int, TrackIdentity] = field(default_factory=dict)
+    tracks: OrderedDict[int, TrackIdentity] = field(default_factory=OrderedDict)
     pending: set[asyncio.Future] = field(default_factory=set)
+
+    def track(self, track: int) -> TrackIdentity:
+        """The identity of ``track``, created if new, as the most recently seen; the least
+        recently seen beyond :data:`MAX_TRACKS` are forgotten (a long-lived client's cache stays
+        bounded)."""
+        identity = self.tracks.setdefault(track, TrackIdentity())
+        self.tracks.move_to_end(track)
+        while len(self.tracks) > MAX_TRACKS:
+            self.tracks.popitem(last=False)
+            self.counters.tracks_forgotten += 1
+        return identity
 
     def send(self, header: dict) -> None:
         """Queue a reply without waiting; drop a client that stopped reading."""
@@ -131,6 +146,8 @@ def split_crops(header: dict, payload: bytes) -> tuple[list[int], np.ndarray]:
     sizes, tracks = header.get("crop_bytes", []), header.get("crop_tracks", [])
     if not isinstance(sizes, list) or not isinstance(tracks, list) or len(sizes) != len(tracks):
         raise ValueError("crop_bytes and crop_tracks must be lists of one length")
+    if len(sizes) > MAX_CROPS:
+        raise ValueError(f"{len(sizes)} crops in one message (at most {MAX_CROPS})")
     if not all(isinstance(n, int) and n > 0 for n in sizes) or sum(sizes) != len(payload):
         raise ValueError("crop_bytes do not add up to the payload")
     if not all(isinstance(t, int) for t in tracks):
@@ -173,9 +190,9 @@ def _track_faces(
     it), the distance of the crop it came with, else unknown before the track's first crop."""
     rows = {face.get("track", -1): face for face in message.rows}
     for track, distance, embedding in zip(message.tracks, distances, embeddings, strict=True):
-        identity = connection.tracks.setdefault(track, TrackIdentity())
-        identity.add(gallery, embedding, _quality(rows.get(track, {})))
-        identity.last_distance = float(distance)
+        connection.track(track).add(
+            gallery, embedding, _quality(rows.get(track, {})), float(distance)
+        )
     recognised = set(message.tracks)
     for face in message.rows:
         if face.pop("small", False):  # below the gallery's minimum size: never sent
